@@ -1,0 +1,1 @@
+"""Stockade scanner indexer package."""
