@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """The two commands the README gives, for developers and CI alike.
 
-    python3 tasks.py run    install Stockade into .venv and start Central on the embedded database
-    python3 tasks.py test   install the dev tools into .venv, then lint, type-check and run every test
+    python3 tasks.py run    install into .venv, start Central on the embedded database
+    python3 tasks.py test   install dev tools into .venv; lint, type-check, run every test
 
 Only the standard library is used here: this file is what makes a fresh machine usable.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -27,8 +28,6 @@ def _run(*cmd: str, env: dict[str, str] | None = None) -> None:
 
 
 def _inputs_digest(extra: str) -> str:
-    import hashlib
-
     h = hashlib.sha256(extra.encode())
     h.update((ROOT / "pyproject.toml").read_bytes())
     return h.hexdigest()

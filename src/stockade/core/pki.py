@@ -56,10 +56,12 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 def create_ca(common_name: str = "Stockade Central CA") -> KeyPair:
     """Create a self-signed CA certificate and key."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Stockade"),
-    ])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Stockade"),
+        ]
+    )
     now = _now()
     cert = (
         x509.CertificateBuilder()
@@ -72,9 +74,15 @@ def create_ca(common_name: str = "Stockade Central CA") -> KeyPair:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True,
-                content_commitment=False, key_encipherment=False, data_encipherment=False,
-                key_agreement=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -129,9 +137,14 @@ def issue(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
         )
         .add_extension(
-            x509.SubjectAlternativeName([*sans, x509.UniformResourceIdentifier(
-                f"urn:stockade:{(organizational_unit or 'leaf').lower()}:{uuid.uuid4()}"
-            )]),
+            x509.SubjectAlternativeName(
+                [
+                    *sans,
+                    x509.UniformResourceIdentifier(
+                        f"urn:stockade:{(organizational_unit or 'leaf').lower()}:{uuid.uuid4()}"
+                    ),
+                ]
+            ),
             critical=False,
         )
     )

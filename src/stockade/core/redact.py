@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 # user:password@ in URLs (database URLs, registry URLs)
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@")
+_URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@"
+)
 # password=... in libpq keyword strings and query strings
 _KEY_VALUE = re.compile(
     r"(?i)\b(?P<key>password|passwd|pwd|token|secret|api[_-]?key)(?P<sep>\s*[=:]\s*)(?P<val>'[^']*'|\"[^\"]*\"|[^\s&;,]+)"
