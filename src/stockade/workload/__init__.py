@@ -1,0 +1,1 @@
+"""Kubernetes workload manifests normalised into the deployment model (used by Sensor, CLI, Central)."""
