@@ -13,6 +13,7 @@ on stderr and its exit code; no traceback reaches the user.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -20,6 +21,7 @@ import click
 
 from stockade import __version__
 from stockade.core.errors import StockadeError
+from stockade.core.redact import redact
 
 # name -> (module, help). Add one line per command group.
 _COMMAND_MODULES: dict[str, tuple[str, str]] = {
@@ -67,6 +69,15 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001  (last resort: one line, never a traceback)
+        if os.environ.get("STOCKADE_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {redact(str(exc))} "
+            "(set STOCKADE_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        sys.exit(70)
 
 
 if __name__ == "__main__":

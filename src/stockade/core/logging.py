@@ -15,7 +15,11 @@ from typing import Any
 
 from stockade.core.redact import redact
 
-_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's coloured duplicate of the message
+}
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Authentication and authorization for Central: identities, roles, scopes, tokens."""

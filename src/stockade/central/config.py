@@ -1,0 +1,107 @@
+"""Central's configuration.
+
+Precedence, highest first: command-line flags, environment variables (``STOCKADE_*``), the
+YAML file given by ``--config`` / ``STOCKADE_CONFIG``, built-in defaults. Every setting has
+one name in each source: flag ``--db-url``, variable ``STOCKADE_DB_URL``, file key ``db_url``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stockade.core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class CentralConfig:
+    data_dir: Path = Path("./.stockade-data")
+    db_url: str | None = None  # None: start the embedded PostgreSQL under data_dir
+    bind: str = "127.0.0.1"
+    port: int = 8443
+    tls: bool = True
+    log_level: str = "info"
+    log_json: bool = False
+    secrets_dir: Path | None = None  # operator-provided secrets (Kubernetes Secret mount)
+    master_key_file: Path | None = None  # default: <data_dir>/master.key
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    db_timeout_seconds: float = 5.0
+    login_failures_per_minute: int = 10
+    public_login_notice: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or self.data_dir / "master.key"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(CentralConfig) if f.name != "extra"}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    default: object = _FIELDS[name].default
+    kind: type = type(default) if default is not None else str
+    if name in {"data_dir", "secrets_dir", "master_key_file"}:
+        return Path(str(value)).expanduser()
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(text)
+        if kind is int:
+            return int(value)
+        if kind is float:
+            return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r} has an invalid value {value!r}") from exc
+    return str(value)
+
+
+def load_config(
+    flags: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> CentralConfig:
+    """Merge defaults < file < environment < flags (flags with value None are unset)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = config_file or (Path(env["STOCKADE_CONFIG"]) if env.get("STOCKADE_CONFIG") else None)
+    if path is not None:
+        try:
+            doc = yaml.safe_load(path.read_text()) or {}
+        except OSError as exc:
+            raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"configuration file {path} is not valid YAML") from exc
+        if not isinstance(doc, dict):
+            raise ConfigError(f"configuration file {path} must be a mapping of settings")
+        for key, value in doc.items():
+            name = str(key).replace("-", "_")
+            if name not in _FIELDS:
+                raise ConfigError(f"configuration file {path}: unknown setting {key!r}")
+            values[name] = _coerce(name, value)
+    for name in _FIELDS:
+        raw = env.get(f"STOCKADE_{name.upper()}")
+        if raw is not None and raw != "":
+            values[name] = _coerce(name, raw)
+    for name, value in flags.items():
+        if value is not None and name in _FIELDS:
+            values[name] = _coerce(name, value)
+    cfg = CentralConfig(**values)
+    if not 1 <= cfg.port <= 65535:
+        raise ConfigError(f"port {cfg.port} is out of range 1-65535")
+    if cfg.db_pool_min < 1 or cfg.db_pool_max < cfg.db_pool_min:
+        raise ConfigError("db_pool_max must be at least db_pool_min, and both at least 1")
+    return cfg

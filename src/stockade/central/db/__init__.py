@@ -1,0 +1,1 @@
+"""Central DB: PostgreSQL connection pool, embedded server, migrations."""

@@ -1,0 +1,173 @@
+"""Central's process: start-up (database, migrations, secrets, TLS) and shutdown, in order.
+
+start()  embedded PostgreSQL if no URL → reachability check (one clear line if not) →
+         migrations + secrets + built-in roles under one advisory lock → pool opened →
+         server certificate issued by Central's CA
+stop()   pool closed → embedded PostgreSQL stopped
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from stockade import __version__
+from stockade.central.auth.providers import Authenticator, BasicAdminProvider, TokenProvider
+from stockade.central.auth.ratelimit import FailureLimiter
+from stockade.central.config import CentralConfig
+from stockade.central.db.database import Database
+from stockade.central.db.embedded import EmbeddedPostgres
+from stockade.central.db.migrate import migrate
+from stockade.central.errors import StartupError
+from stockade.central.secrets import (
+    CentralSecrets,
+    bootstrap_secrets,
+    load_or_create_master_key,
+)
+from stockade.central.store.access import AccessStore, seed_builtins
+from stockade.central.store.audit import AuditStore
+from stockade.central.store.tokens import TokenStore
+from stockade.core import pki
+from stockade.core.redact import redact
+
+logger = logging.getLogger(__name__)
+
+
+def _describe_db_error(url: str, exc: BaseException) -> str:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"cannot connect to Central DB at {redact(url)}: {redact(reason)}"
+
+
+async def prepare_database(url: str, cfg: CentralConfig) -> CentralSecrets:
+    """Migrations, secrets and built-in roles: everything a first start creates, once."""
+    try:
+        conn = await psycopg.AsyncConnection.connect(
+            url, autocommit=True, connect_timeout=max(1, int(cfg.db_timeout_seconds))
+        )
+    except psycopg.OperationalError as exc:
+        raise StartupError(_describe_db_error(url, exc)) from exc
+    master_key = load_or_create_master_key(cfg.resolved_master_key_file, cfg.secrets_dir)
+    result: list[CentralSecrets] = []
+
+    async def under_lock() -> None:
+        async with conn.transaction():
+            result.append(
+                await bootstrap_secrets(
+                    conn, master_key=master_key, data_dir=cfg.data_dir, secrets_dir=cfg.secrets_dir
+                )
+            )
+            await seed_builtins(conn)  # type: ignore[arg-type]
+
+    try:
+        async with conn:
+            await migrate(conn, also_under_lock=under_lock)
+    except psycopg.OperationalError as exc:
+        raise StartupError(_describe_db_error(url, exc)) from exc
+    return result[0]
+
+
+@dataclass
+class Central:
+    """Everything a running Central holds; the API reaches it through ``app.state.central``."""
+
+    config: CentralConfig
+    db: Database
+    secrets: CentralSecrets
+    access: AccessStore
+    tokens: TokenStore
+    audit: AuditStore
+    token_provider: TokenProvider
+    authenticator: Authenticator
+    version: str = __version__
+    build: str = field(default_factory=lambda: os.environ.get("STOCKADE_BUILD", "dev"))
+    embedded: EmbeddedPostgres | None = None
+
+    @classmethod
+    async def start(cls, cfg: CentralConfig) -> Central:
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        embedded = None
+        url = cfg.db_url
+        if url is None:
+            embedded = EmbeddedPostgres(cfg.data_dir)
+            url = embedded.start()
+        try:
+            secrets = await prepare_database(url, cfg)
+            db = Database(
+                url,
+                min_size=cfg.db_pool_min,
+                max_size=cfg.db_pool_max,
+                timeout=cfg.db_timeout_seconds,
+            )
+            await db.open()
+        except BaseException:
+            if embedded is not None:
+                embedded.stop()
+            raise
+        access = AccessStore(db)
+        tokens = TokenStore(db)
+        token_provider = TokenProvider(tokens, access)
+        authenticator = Authenticator(
+            [BasicAdminProvider(secrets.admin_password_hash, access), token_provider],
+            FailureLimiter(limit=cfg.login_failures_per_minute, window=60.0),
+        )
+        if secrets.admin_password_written_to is not None:
+            logger.warning(
+                "generated the admin password; it is in a file readable only by this user",
+                extra={"file": str(secrets.admin_password_written_to)},
+            )
+        return cls(
+            cfg,
+            db,
+            secrets,
+            access,
+            tokens,
+            AuditStore(db),
+            token_provider,
+            authenticator,
+            embedded=embedded,
+        )
+
+    async def stop(self) -> None:
+        await self.db.close()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+    def server_certificate(self) -> tuple[Path, Path]:
+        """Issue Central's serving certificate and write it where the TLS server can load it
+        (a private temporary directory, files 0600)."""
+        names = sorted({"localhost", "central.stockade.svc", socket.gethostname()})
+        ips = ["127.0.0.1", "::1"]
+        if self.config.bind not in ("0.0.0.0", "::", "localhost") and _is_ip(self.config.bind):  # noqa: S104
+            ips.append(self.config.bind)
+        leaf = pki.issue(
+            self.secrets.ca,
+            "central.stockade.svc",
+            dns_names=names,
+            ip_addresses=ips,
+            organizational_unit="CENTRAL",
+        )
+        tls_dir = Path(tempfile.mkdtemp(prefix="stockade-tls-"))
+        cert, key = tls_dir / "cert.pem", tls_dir / "key.pem"
+        for path, data in ((cert, leaf.cert_pem + self.secrets.ca.cert_pem), (key, leaf.key_pem)):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        ca_file = self.config.data_dir / "ca.pem"
+        ca_file.write_bytes(self.secrets.ca.cert_pem)
+        return cert, key
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress  # noqa: PLC0415
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

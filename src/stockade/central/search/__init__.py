@@ -1,0 +1,1 @@
+"""The product's search query syntax, parsed and compiled to parameterised SQL."""

@@ -1,0 +1,84 @@
+"""Run a search for a caller: the query, the caller's access scope and pagination in one
+parameterised statement, and the matching count under the same filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from stockade.central.auth.identity import Identity
+from stockade.central.auth.model import Access
+from stockade.central.auth.scope_sql import scope_filter
+from stockade.central.db.database import Database
+from stockade.central.errors import BadRequest
+from stockade.central.search.compile import Pagination, compile_terms, order_by
+from stockade.central.search.fields import SearchResource
+from stockade.central.search.query import Term
+from stockade.central.sqlparams import Params
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    total: int
+
+
+def where_clause(
+    resource: SearchResource, identity: Identity, terms: list[Term], p: Params
+) -> sql.Composable:
+    conditions = [compile_terms(resource, terms, p)]
+    if resource.scope is not None:
+        scopes = identity.roles.scopes_for(resource.permission, Access.READ_ACCESS)
+        conditions.append(scope_filter(scopes, resource.scope, p))
+    return sql.SQL(" AND ").join(conditions)
+
+
+async def search_page(
+    db: Database,
+    resource: SearchResource,
+    identity: Identity,
+    terms: list[Term],
+    page: Pagination,
+    columns: sql.Composable,
+) -> Page:
+    p = Params()
+    where = where_clause(resource, identity, terms, p)
+    rows_q = sql.SQL("SELECT {} FROM {} WHERE {} {} LIMIT {} OFFSET {}").format(
+        columns,
+        resource.table,
+        where,
+        order_by(resource, page),
+        p.add(page.limit),
+        p.add(page.offset),
+    )
+    count_q = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(resource.table, where)
+    try:
+        async with db.connection() as conn:
+            await conn.execute("SET LOCAL statement_timeout = '15s'")
+            cur = await conn.execute(rows_q, p)
+            rows = await cur.fetchall()
+            cur = await conn.execute(count_q, p)
+            count_row = await cur.fetchone()
+    except psycopg.errors.DataError as exc:
+        raise BadRequest(f"the query cannot be evaluated: {exc.diag.message_primary}") from exc
+    total = int(count_row["n"]) if count_row else 0
+    return Page([dict(r) for r in rows], total)
+
+
+async def count(
+    db: Database, resource: SearchResource, identity: Identity, terms: list[Term]
+) -> int:
+    p = Params()
+    where = where_clause(resource, identity, terms, p)
+    q = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(resource.table, where)
+    try:
+        async with db.connection() as conn:
+            await conn.execute("SET LOCAL statement_timeout = '15s'")
+            cur = await conn.execute(q, p)
+            row = await cur.fetchone()
+    except psycopg.errors.DataError as exc:
+        raise BadRequest(f"the query cannot be evaluated: {exc.diag.message_primary}") from exc
+    return int(row["n"]) if row else 0

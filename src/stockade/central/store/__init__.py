@@ -1,0 +1,1 @@
+"""Central DB stores: one module per kind of record, every query parameterised."""
