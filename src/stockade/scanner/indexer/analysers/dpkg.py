@@ -1,0 +1,51 @@
+"""dpkg: ``var/lib/dpkg/status`` and distroless ``var/lib/dpkg/status.d/*``."""
+
+from __future__ import annotations
+
+import re
+
+from stockade.model.index_report import Ecosystem, Package
+from stockade.scanner.indexer.analysers.base import Files, os_package, paragraphs
+
+_SOURCE = re.compile(r"^(\S+)(?:\s+\(([^)]+)\))?$")
+
+
+class DpkgAnalyser:
+    name = "dpkg"
+    version = "1"
+    patterns = (
+        r"var/lib/dpkg/status",
+        r"var/lib/dpkg/status\.d/[^/]+(?<!\.md5sums)",
+    )
+
+    def analyse(self, files: Files) -> dict[str, list[Package]]:
+        return {path: self.parse(path, data) for path, data in files.items()}
+
+    def parse(self, path: str, data: bytes) -> list[Package]:
+        distroless = "/status.d/" in path
+        out = []
+        for para in paragraphs(data.decode("utf-8", "replace")):
+            name, version = para.get("Package", ""), para.get("Version", "")
+            if not name or not version:
+                continue
+            status = para.get("Status", "").split()
+            if not distroless and (len(status) < 3 or status[2] != "installed"):
+                continue
+            source_name, source_version = name, version
+            m = _SOURCE.match(para.get("Source", ""))
+            if m:
+                source_name = m.group(1)
+                source_version = m.group(2) or version
+            out.append(
+                os_package(
+                    self,
+                    Ecosystem.DEB,
+                    name,
+                    version,
+                    path,
+                    arch=para.get("Architecture", ""),
+                    source_name=source_name,
+                    source_version=source_version,
+                )
+            )
+        return out
