@@ -97,10 +97,16 @@ def _phrase(spec: FieldSpec, group: PolicyGroup, element: object) -> str:
         )
     if spec.name.startswith("Volume") and isinstance(element, Volume):
         return f"mounts volume '{element.name}' ({element.type or 'volume'} '{element.source}' at '{element.destination}')"  # noqa: E501
+    if group.negate:
+        return f"has {spec.name.lower()} '{value}' (not {want})"
     try:
         return spec.phrase.format(**fields)
     except KeyError:
         return f"matches {spec.name} {want}"
+
+
+def _join(parts: list[str]) -> str:
+    return " and ".join(dict.fromkeys(parts))
 
 
 def _subject(
@@ -156,13 +162,13 @@ def describe_path(steps: Sequence[Step], in_deployment: bool) -> str:
                     f" ({proc.exec_file_path or proc.name} {proc.args}".rstrip()
                     + f", uid {proc.uid})"
                 )
-            clauses.append(f"Container '{container}' " + " and ".join(parts) + detail)
+            clauses.append(f"Container '{container}' " + _join(parts) + detail)
             continue
         if isinstance(element, KubernetesEvent | NetworkFlow):
             parts = [_phrase(s, g, element) for s, g in zip(specs, groups, strict=True)]
-            clauses.append(f"Deployment '{deployment}' " + " and ".join(parts))
+            clauses.append(f"Deployment '{deployment}' " + _join(parts))
             continue
         subject = _subject(level, element, container, in_deployment, deployment)
         parts = [_phrase(s, g, element) for s, g in zip(specs, groups, strict=True)]
-        clauses.append(f"{subject} " + " and ".join(parts))
+        clauses.append(f"{subject} " + _join(parts))
     return "; ".join(clauses)
