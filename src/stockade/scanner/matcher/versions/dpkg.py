@@ -1,0 +1,96 @@
+"""Debian (dpkg) versions: ``[epoch:]upstream[-revision]``.
+
+Ordering is dpkg's ``verrevcmp``: each part is read as alternating runs of non-digits and
+digits. Non-digit runs compare character by character with ``~`` before the end of the run,
+the end before letters, letters before every other character; digit runs compare as
+numbers. The key below encodes exactly that as nested tuples:
+
+* a non-digit run becomes the tuple of its character weights followed by ``0`` (the weight
+  of "end of run"), so ``"~"`` → ``(-1, 0)`` sorts before ``""`` → ``(0,)``;
+* a part becomes the tuple of ``(run, number)`` pairs, trailing pairs equal to "nothing"
+  dropped and one "nothing" pair appended, so a shorter part compares as if padded with
+  empty runs — as ``verrevcmp`` does.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from stockade.scanner.matcher.errors import InvalidVersionError
+from stockade.scanner.matcher.versions.base import BaseScheme, SortKey
+
+__all__ = ["DpkgScheme", "dpkg_key"]
+
+_EPOCH_MAX = 2**31 - 1  # dpkg stores the epoch in an int
+_NOTHING: tuple[tuple[int, ...], int] = ((0,), 0)
+_UPSTREAM_OK = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+-~:")
+_REVISION_OK = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+~")
+
+Part = tuple[tuple[tuple[int, ...], int], ...]
+DpkgKey = tuple[int, Part, Part]
+
+
+def _weight(c: str) -> int:
+    if c == "~":
+        return -1
+    if c.isalpha():
+        return ord(c)
+    return ord(c) + 256
+
+
+def _part_key(text: str) -> Part:
+    pairs: list[tuple[tuple[int, ...], int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        start = i
+        while i < n and not text[i].isdigit():
+            i += 1
+        run = (*(_weight(c) for c in text[start:i]), 0)
+        start = i
+        while i < n and text[i].isdigit():
+            i += 1
+        pairs.append((run, int(text[start:i]) if i > start else 0))
+    while pairs and pairs[-1] == _NOTHING:
+        pairs.pop()
+    pairs.append(_NOTHING)
+    return tuple(pairs)
+
+
+@lru_cache(maxsize=65536)
+def dpkg_key(version: str) -> DpkgKey:
+    """Sort key of a Debian version; raises :class:`InvalidVersionError`."""
+    text = version.strip()
+    if not text:
+        raise InvalidVersionError("dpkg", version, "it is empty")
+    if not text.isascii():
+        raise InvalidVersionError("dpkg", version, "it has non-ASCII characters")
+    epoch = 0
+    head, colon, rest = text.partition(":")
+    if colon:
+        if not head.isdigit():
+            raise InvalidVersionError("dpkg", version, "the epoch is not a number")
+        epoch = int(head)
+        if epoch > _EPOCH_MAX:
+            raise InvalidVersionError("dpkg", version, "the epoch is too big")
+        text = rest
+    upstream, hyphen, revision = text.rpartition("-")
+    if not hyphen:
+        upstream, revision = text, ""
+    elif not revision:
+        raise InvalidVersionError("dpkg", version, "the revision is empty")
+    if not upstream:
+        raise InvalidVersionError("dpkg", version, "the upstream version is empty")
+    if not upstream[0].isdigit():
+        raise InvalidVersionError("dpkg", version, "it does not start with a digit")
+    if not set(upstream) <= _UPSTREAM_OK or not set(revision) <= _REVISION_OK:
+        raise InvalidVersionError("dpkg", version, "it has characters dpkg does not allow")
+    return (epoch, _part_key(upstream), _part_key(revision))
+
+
+class DpkgScheme(BaseScheme):
+    """Debian and Ubuntu package versions (``dpkg --compare-versions``)."""
+
+    name = "dpkg"
+
+    def key(self, version: str) -> SortKey:
+        return dpkg_key(version)
