@@ -1,0 +1,108 @@
+"""rpm package databases read in pure Python: SQLite, Berkeley DB hash and NDB.
+
+``read_rpmdb`` takes the database file (bytes or a path; a directory such as
+``var/lib/rpm`` picks the file that is there) and returns one :class:`RpmPackage` per
+installed package, in the order the database stores them. The format is recognised by its
+magic, not by its file name. ``gpg-pubkey`` entries (imported signing keys) are kept; callers
+that want packages only drop them.
+
+Every backend raises :class:`RpmDatabaseError` (or :class:`FormatLimitError`) for malformed
+input and never loops: page chains, slot tables and header entries are bounded and checked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+from stockade.scanner.indexer.format_errors import FormatLimitError, RpmDatabaseError
+from stockade.scanner.indexer.rpmdb._source import DatabaseSource, load
+from stockade.scanner.indexer.rpmdb.bdb import is_bdb_hash, iter_bdb_blobs
+from stockade.scanner.indexer.rpmdb.header import RpmPackage, parse_header
+from stockade.scanner.indexer.rpmdb.ndb import MAGIC as NDB_MAGIC
+from stockade.scanner.indexer.rpmdb.ndb import iter_ndb_blobs
+from stockade.scanner.indexer.rpmdb.sqlite import MAGIC as SQLITE_MAGIC
+from stockade.scanner.indexer.rpmdb.sqlite import iter_sqlite_blobs
+
+__all__ = [
+    "DB_FILE_NAMES",
+    "NAME",
+    "VERSION",
+    "RpmFormat",
+    "RpmPackage",
+    "detect_format",
+    "parse_header",
+    "read_bdb",
+    "read_ndb",
+    "read_rpmdb",
+    "read_sqlite",
+]
+
+logger = logging.getLogger(__name__)
+
+NAME = "rpmdb"
+VERSION = "1"
+
+MAX_PACKAGES = 100_000
+
+RpmFormat = Literal["sqlite", "bdb", "ndb"]
+
+# Where each backend keeps its package table, relative to the database directory.
+DB_FILE_NAMES: dict[str, RpmFormat] = {
+    "rpmdb.sqlite": "sqlite",
+    "Packages.db": "ndb",
+    "Packages": "bdb",
+}
+
+
+def detect_format(data: bytes) -> RpmFormat | None:
+    """Which rpm backend wrote ``data`` (from its magic), or None."""
+    if data[:16] == SQLITE_MAGIC:
+        return "sqlite"
+    if data[:4] == NDB_MAGIC:
+        return "ndb"
+    if is_bdb_hash(data):
+        return "bdb"
+    return None
+
+
+def read_rpmdb(source: DatabaseSource, *, with_files: bool = True) -> list[RpmPackage]:
+    """Every package in an rpm database, whichever backend wrote it."""
+    if not isinstance(source, bytes | bytearray | memoryview) and Path(source).is_dir():
+        for name in DB_FILE_NAMES:
+            candidate = Path(source) / name
+            if candidate.is_file():
+                return read_rpmdb(candidate, with_files=with_files)
+        raise RpmDatabaseError("The directory holds no rpm database.")
+    data = load(source, "rpm database")
+    fmt = detect_format(data)
+    if fmt == "sqlite":
+        return _packages(iter_sqlite_blobs(data), with_files)
+    if fmt == "ndb":
+        return _packages(iter_ndb_blobs(data), with_files)
+    if fmt == "bdb":
+        return _packages(iter_bdb_blobs(data), with_files)
+    raise RpmDatabaseError("The file is not an rpm database of a known format.")
+
+
+def read_sqlite(source: DatabaseSource, *, with_files: bool = True) -> list[RpmPackage]:
+    return _packages(iter_sqlite_blobs(source), with_files)
+
+
+def read_bdb(source: DatabaseSource, *, with_files: bool = True) -> list[RpmPackage]:
+    return _packages(iter_bdb_blobs(source), with_files)
+
+
+def read_ndb(source: DatabaseSource, *, with_files: bool = True) -> list[RpmPackage]:
+    return _packages(iter_ndb_blobs(source), with_files)
+
+
+def _packages(blobs: Iterator[bytes], with_files: bool) -> list[RpmPackage]:
+    out: list[RpmPackage] = []
+    for blob in blobs:
+        if len(out) >= MAX_PACKAGES:
+            raise FormatLimitError("The rpm database holds more packages than allowed.")
+        out.append(parse_header(blob, with_files=with_files))
+    return out
