@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001  (last resort: one line, never a traceback)
+    except Exception as exc:  # last resort: one line, never a traceback
         if os.environ.get("STOCKADE_DEBUG"):
             raise
         click.echo(
@@ -81,4 +81,4 @@ def main(argv: list[str] | None = None) -> Any:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
