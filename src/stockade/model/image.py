@@ -137,7 +137,9 @@ class Image:
 
     @property
     def cache_key(self) -> str:
-        return self.id or self.name.digest or self.name.full_name
+        """Identity of these facts: digest plus scan time (a rescan must bring a new time)."""
+        ident = self.id or self.name.digest or self.name.full_name
+        return f"{ident}@{self.scanned.isoformat()}" if self.scanned else ident
 
 
 # ---- JSON (the CLI's --image-json and test fixtures) ------------------------------------
