@@ -67,14 +67,12 @@ class AlpineUpdater(FeedUpdater):
             repo = str(top.get("reponame", ""))
             packages = expect_list(top.get("packages"), "packages")
         for index, entry in enumerate(packages):
-            record = f"packages[{index}]"
-            with record_context(self.name, name, record):
+            with record_context(self.name, name, f"packages[{index}]"):
                 pkg = expect_dict(expect_dict(entry, "package entry")["pkg"], "pkg")
                 pkg_name = expect_str(pkg["name"], "pkg.name")
-                record = pkg_name
-                secfixes = pkg.get("secfixes") or {}
-                fixes = expect_dict(secfixes, "secfixes")
+            record = pkg_name
             with record_context(self.name, name, record):
+                fixes = expect_dict(pkg.get("secfixes") or {}, "secfixes")
                 for fixed, ids in fixes.items():
                     version = expect_str(fixed, "secfixes version")
                     if version == "0":

@@ -1,0 +1,174 @@
+"""The online path of the sources against a loopback server serving the real files, and the
+offline path's fingerprints: a second fetch with the same validators is "not modified"."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tarfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stockade.scanner.matcher.sources import Fetched, Unchanged, make_updater
+from stockade.scanner.matcher.sources.errors import ChecksumError, FetchError
+
+SHARED = Path(__file__).parents[4] / ".." / "shared"
+VULNDATA = SHARED / "vulndata"
+CLAIRCORE = SHARED / "claircore-testdata"
+
+Server = Callable[[Path], Any]
+
+
+def _fetch_twice(updater: Any, tmp_path: Path) -> tuple[Fetched, Unchanged]:
+    first = updater.fetch("", tmp_path / "w1")
+    assert isinstance(first, Fetched)
+    second = updater.fetch(first.fingerprint, tmp_path / "w2")
+    assert isinstance(second, Unchanged)
+    return first, second
+
+
+def test_alpine_json_online_then_not_modified(tmp_path: Path, feed_server: Server) -> None:
+    root = tmp_path / "srv"
+    shutil.copytree(CLAIRCORE / "alpine/testdata/fetch/v3.10", root / "v3.10")
+    (root / "v3.10" / "main.json").write_text(
+        json.dumps({"distroversion": "v3.10", "reponame": "main", "packages": []})
+    )
+    srv = feed_server(root)
+    updater = make_updater("alpine", base_url=srv.url, releases=("v3.10",))
+    first, _ = _fetch_twice(updater, tmp_path)
+    records = list(updater.parse(first.path))
+    assert {r.package for r in records} == {"botan", "cfengine", "chicken"}
+    # the second round sent the validators and was answered 304 for every file
+    assert [code for _path, code in srv.requests[-2:]] == [304, 304]
+
+
+def test_debian_lists_online(tmp_path: Path, feed_server: Server) -> None:
+    srv = feed_server(VULNDATA / "debian-security-tracker" / "data")
+    updater = make_updater("debian-advisories", base_url=srv.url)
+    first, _ = _fetch_twice(updater, tmp_path)
+    ids = {r.id for r in updater.parse(first.path)}
+    assert "DSA-5380-1" in ids and "DLA-3380-1" in ids
+
+
+def test_osv_zip_export_online(tmp_path: Path, feed_server: Server) -> None:
+    root = tmp_path / "srv" / "Go"
+    root.mkdir(parents=True)
+    with zipfile.ZipFile(root / "all.zip", "w") as zf:
+        for name in ("GO-2022-0969.json", "GO-2020-0001.json"):
+            zf.write(VULNDATA / "osv-go/data/osv" / name, name)
+    srv = feed_server(tmp_path / "srv")
+    updater = make_updater("osv-go", base_url=srv.url)
+    first, _ = _fetch_twice(updater, tmp_path)
+    assert {r.id for r in updater.parse(first.path)} == {"GO-2022-0969", "GO-2020-0001"}
+
+
+def test_rubysec_archive_online(tmp_path: Path, feed_server: Server) -> None:
+    srv_root = tmp_path / "srv"
+    srv_root.mkdir()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        tf.add(VULNDATA / "rubysec/gems/RedCloth", "ruby-advisory-db-master/gems/RedCloth")
+    (srv_root / "master.tar.gz").write_bytes(buf.getvalue())
+    srv = feed_server(srv_root)
+    updater = make_updater("rubysec", base_url=f"{srv.url}/master.tar.gz")
+    first, _ = _fetch_twice(updater, tmp_path)
+    assert {r.id for r in updater.parse(first.path)} == {"CVE-2012-6684", "CVE-2023-31606"}
+
+
+@pytest.mark.parametrize(
+    ("source", "filename", "src"),
+    [
+        (
+            "cisa-kev",
+            "feed.json",
+            CLAIRCORE / "enricher/kev/testdata/known_exploited_vulnerabilities.json",
+        ),
+        ("epss", "scores.csv", CLAIRCORE / "enricher/epss/testdata/data.csv"),
+        (
+            "photon",
+            "com.vmware.phsa-photon3.xml",
+            CLAIRCORE / "photon/testdata/com.vmware.phsa-photon3.xml",
+        ),
+    ],
+)
+def test_single_file_sources_online(
+    source: str, filename: str, src: Path, tmp_path: Path, feed_server: Server
+) -> None:
+    root = tmp_path / "srv"
+    root.mkdir()
+    shutil.copy(src, root / filename)
+    srv = feed_server(root)
+    if source == "photon":
+        for n in ("4", "5"):
+            (root / f"com.vmware.phsa-photon{n}.xml").write_text(
+                '<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5"/>'
+            )
+        updater = make_updater(source, base_url=srv.url)
+    else:
+        updater = make_updater(source, base_url=f"{srv.url}/{filename}")
+    first, _ = _fetch_twice(updater, tmp_path)
+    assert list(updater.parse(first.path))
+
+
+def test_nvd_api_pages(tmp_path: Path, feed_server: Server) -> None:
+    root = tmp_path / "srv"
+    root.mkdir()
+    shutil.copy(CLAIRCORE / "enricher/cvss/testdata/feed.json", root / "cves")
+    srv = feed_server(root)
+    updater = make_updater("nvd", base_url=f"{srv.url}/cves")
+    first = updater.fetch("", tmp_path / "w1")
+    assert isinstance(first, Fetched)
+    assert len(list(updater.parse(first.path))) == 3
+    # same content again: unchanged by content digest (the API has no validators)
+    assert isinstance(updater.fetch(first.fingerprint, tmp_path / "w2"), Unchanged)
+
+
+def test_changed_upstream_is_fetched_again(tmp_path: Path, feed_server: Server) -> None:
+    root = tmp_path / "srv"
+    (root / "DSA").mkdir(parents=True)
+    (root / "DLA").mkdir()
+    (root / "DSA" / "list").write_text(
+        "[29 Mar 2023] DSA-5380-1 xorg-server - security update\n\t{CVE-2023-1393}\n"
+        "\t[bullseye] - xorg-server 2:1.20.11-1+deb11u6\n"
+    )
+    (root / "DLA" / "list").write_text("")
+    srv = feed_server(root)
+    updater = make_updater("debian-advisories", base_url=srv.url)
+    first = updater.fetch("", tmp_path / "w1")
+    assert isinstance(first, Fetched)
+    with (root / "DLA" / "list").open("a") as fh:
+        fh.write(
+            "[01 Apr 2023] DLA-3378-1 duktape - security update\n"
+            "\t[buster] - duktape 2.3.0-1+deb10u1\n"
+        )
+    second = updater.fetch(first.fingerprint, tmp_path / "w2")
+    assert isinstance(second, Fetched)
+    assert {r.id for r in updater.parse(second.path)} == {"DSA-5380-1", "DLA-3378-1"}
+
+
+def test_http_error_is_a_fetch_error(tmp_path: Path, feed_server: Server) -> None:
+    srv = feed_server(tmp_path)
+    updater = make_updater("cisa-kev", base_url=f"{srv.url}/missing.json")
+    with pytest.raises(FetchError, match=r"cisa-kev: .*HTTP 404"):
+        updater.fetch("", tmp_path / "w")
+
+
+def test_published_checksum_file_is_verified(tmp_path: Path, feed_server: Server) -> None:
+    root = tmp_path / "srv"
+    shutil.copytree(CLAIRCORE / "enricher/kev/testdata", root)
+    (root / "SHA256SUMS").write_text("0" * 64 + "  known_exploited_vulnerabilities.json\n")
+    updater = make_updater("cisa-kev", offline=root)
+    with pytest.raises(ChecksumError, match=r"known_exploited_vulnerabilities\.json"):
+        updater.fetch("", tmp_path / "w")
+
+
+def test_offline_directory_fingerprint(tmp_path: Path) -> None:
+    updater = make_updater("rubysec", offline=VULNDATA / "rubysec" / "gems" / "RedCloth")
+    first, second = _fetch_twice(updater, tmp_path)
+    assert first.path == VULNDATA / "rubysec" / "gems" / "RedCloth"
+    assert second.fingerprint == first.fingerprint
