@@ -116,6 +116,7 @@ class _Decompressed:
         self.hash = hashlib.sha256()
         self.total = 0
         self._buf = b""
+        self._pos = 0
         head = counted.read(4)
         self._pending = head
         self._gzip: zlib._Decompress | None = None
@@ -185,19 +186,28 @@ class _Decompressed:
             )
 
     def read(self, n: int = -1) -> bytes:
+        buf, pos = self._buf, self._pos
         if n < 0:
-            parts = [self._buf]
-            self._buf = b""
+            parts = [buf[pos:]]
             while chunk := self._next():
                 parts.append(chunk)
+            self._buf, self._pos = b"", 0
             return b"".join(parts)
-        while len(self._buf) < n and not self._eof:
+        if len(buf) - pos >= n:  # the common case: served from the current chunk, no copy
+            self._pos = pos + n
+            return buf[pos : pos + n]
+        parts = [buf[pos:]]
+        have = len(parts[0])
+        while have < n:
             chunk = self._next()
             if not chunk:
-                break
-            self._buf += chunk
-        out, self._buf = self._buf[:n], self._buf[n:]
-        return out
+                self._buf, self._pos = b"", 0
+                return b"".join(parts)
+            parts.append(chunk)
+            have += len(chunk)
+        joined = b"".join(parts)
+        self._buf, self._pos = joined, n
+        return joined[:n]
 
     def _next(self) -> bytes:
         if self._eof:
@@ -212,8 +222,7 @@ class _Decompressed:
         return chunk
 
     def drain(self) -> None:
-        if self._buf:
-            self._buf = b""
+        self._buf, self._pos = b"", 0
         while self._next():
             pass
 

@@ -30,6 +30,7 @@ PRIORITY = (
     "etc/alpine-release",
     "etc/debian_version",
 )
+_ALPINE = re.compile(r"\bv(\d+\.\d+)|\bedge\b")
 _CODENAME = re.compile(r"\(([a-z]+)\)")
 _RELEASE = re.compile(r"^(?P<name>.+?)\s+release\s+(?P<version>[\d.]+)(?:\s+\((?P<code>[^)]+)\))?")
 _RELEASE_IDS = (
@@ -69,8 +70,12 @@ def from_os_release(fields: dict[str, str]) -> Distribution | None:
         codename = m.group(1) if m else ""
     pretty = fields.get("PRETTY_NAME", "")
     version_id = fields.get("VERSION_ID", "")
-    if did == "alpine" and version_id.count(".") >= 2:
-        version = ".".join(version_id.split(".")[:2])
+    if did == "alpine":
+        m = _ALPINE.search(pretty)
+        if m:
+            version = m.group(1) or "edge"
+        elif version_id.count(".") >= 2:
+            version = ".".join(version_id.split(".")[:2])
     return Distribution(
         did=did,
         name=fields.get("NAME", ""),
