@@ -60,7 +60,10 @@ FetchResult = Fetched | Unchanged
 class Updater(Protocol):
     """A vulnerability source."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The source's name, unique in the registry and stored with its records."""
+        ...
 
     def fetch(self, fingerprint: str, workdir: Path) -> FetchResult:
         """Bring the upstream files under ``workdir`` (or answer unchanged)."""

@@ -1,0 +1,117 @@
+"""``stockade scanner update`` and ``stockade scanner bundle export|import``.
+
+``update`` and ``bundle`` are click commands the ``scanner`` group adds; ``command`` groups
+them for registration on their own. The Scanner DB is named by ``--db-url`` or
+``STOCKADE_SCANNER_DB_URL``. Exit codes: 0 every source updated (or unchanged), 3 at least
+one source failed (the others were still updated), 2 usage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from stockade.core.errors import ConfigError
+from stockade.scanner.matcher.bundle import bundle_updaters, export_bundle
+from stockade.scanner.matcher.sources import make_updater, names
+from stockade.scanner.matcher.sources.base import Updater
+from stockade.scanner.matcher.store import UpdateRun, VulnerabilityStore
+
+_DB = click.option(
+    "--db-url",
+    envvar="STOCKADE_SCANNER_DB_URL",
+    required=True,
+    help="Scanner DB URL (postgresql://...); or STOCKADE_SCANNER_DB_URL.",
+)
+
+
+def _store(db_url: str) -> VulnerabilityStore:
+    store = VulnerabilityStore(db_url)
+    store.migrate()
+    return store
+
+
+def _report(ctx: click.Context, runs: list[UpdateRun]) -> None:
+    for run in runs:
+        line = f"{run.source:<20} {run.status:<10} {run.records:>8}"
+        if run.error:
+            line += f"  {run.error}"
+        click.echo(line)
+    failed = [r.source for r in runs if r.status == "failed"]
+    if failed:
+        click.echo(f"error: {len(failed)} source(s) failed: {', '.join(failed)}", err=True)
+        ctx.exit(3)
+
+
+def _parse_offline(values: tuple[str, ...]) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise ConfigError(f"--offline expects NAME=PATH, got {value!r}")
+        out[name] = Path(path)
+    return out
+
+
+@click.command("update")
+@_DB
+@click.option("--source", "sources", multiple=True, help="Update only this source (repeatable).")
+@click.option(
+    "--offline",
+    "offline",
+    multiple=True,
+    metavar="NAME=PATH",
+    help="Read source NAME from a file or directory instead of its upstream (repeatable).",
+)
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.pass_context
+def update(
+    ctx: click.Context,
+    db_url: str,
+    sources: tuple[str, ...],
+    offline: tuple[str, ...],
+    workdir: Path | None,
+) -> None:
+    """Update the vulnerability store from the sources (online, or offline files)."""
+    paths = _parse_offline(offline)
+    selected = list(sources) or (list(paths) if paths else names())
+    updaters: list[Updater] = [make_updater(n, offline=paths.get(n)) for n in selected]
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+    _report(ctx, _store(db_url).update_all(updaters, workdir))
+
+
+@click.group("bundle")
+def bundle() -> None:
+    """Move vulnerability data between stores as one file (air-gapped Matchers)."""
+
+
+@bundle.command("export")
+@_DB
+@click.option("--source", "sources", multiple=True, help="Export only this source.")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def bundle_export(db_url: str, sources: tuple[str, ...], out: Path) -> None:
+    """Write every source's records, a manifest and checksums into OUT."""
+    manifest = export_bundle(_store(db_url), out, list(sources) or None)
+    total = sum(e.records for e in manifest.sources)
+    click.echo(f"wrote {out}: {len(manifest.sources)} sources, {total} records")
+
+
+@bundle.command("import")
+@_DB
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def bundle_import(ctx: click.Context, db_url: str, file: Path) -> None:
+    """Load a bundle into the store; each source is replaced atomically."""
+    updaters: list[Updater] = list(bundle_updaters(file))
+    _report(ctx, _store(db_url).update_all(updaters))
+
+
+@click.group("vulndb")
+def command() -> None:
+    """Vulnerability data: update from the sources, export and import bundles."""
+
+
+command.add_command(update)
+command.add_command(bundle)
