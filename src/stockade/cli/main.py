@@ -26,6 +26,10 @@ from stockade.core.redact import redact
 # name -> (module, help). Add one line per command group.
 _COMMAND_MODULES: dict[str, tuple[str, str]] = {
     "central": ("stockade.cli.central_cmds", "Run and operate Central."),
+    "deployment": ("stockade.cli.deployment_cmds", "Check workload manifests against policies."),
+    "image": ("stockade.cli.image_cmds", "Check (and scan) container images."),
+    "policy": ("stockade.cli.policy_cmds", "Import, export and lint policies."),
+    "scanner": ("stockade.cli.scanner_cmds", "Index images; update vulnerability data."),
 }
 
 

@@ -802,7 +802,7 @@ _FIELDS: list[FieldSpec] = [
         CP,
         _compound(2, DOCKERFILE_INSTRUCTIONS),
         lambda o: _dockerfile(o) if isinstance(o, DockerfileLine) else None,
-        "has image Dockerfile line '{line}'",
+        "has Dockerfile line '{line}'",
         negatable=False,
     ),
     _S(

@@ -110,7 +110,12 @@ def _join(parts: list[str]) -> str:
 
 
 def _subject(
-    level: Level, element: object, container: str, in_deployment: bool, deployment: str
+    level: Level,
+    element: object,
+    container: str,
+    in_deployment: bool,
+    deployment: str,
+    image: str,
 ) -> str:
     if level is Level.DEPLOYMENT or level in (Level.KUBE_EVENT, Level.NETWORK_FLOW):
         return f"Deployment '{deployment}'"
@@ -118,7 +123,7 @@ def _subject(
         return f"Container '{container}'"
     if isinstance(element, ImageView):
         return f"Image '{element.name.full_name}'"
-    return "Image"
+    return f"Image '{image}'" if image else "Image"
 
 
 def describe_path(steps: Sequence[Step], in_deployment: bool) -> str:
@@ -168,7 +173,7 @@ def describe_path(steps: Sequence[Step], in_deployment: bool) -> str:
             parts = [_phrase(s, g, element) for s, g in zip(specs, groups, strict=True)]
             clauses.append(f"Deployment '{deployment}' " + _join(parts))
             continue
-        subject = _subject(level, element, container, in_deployment, deployment)
+        subject = _subject(level, element, container, in_deployment, deployment, image_name)
         parts = [_phrase(s, g, element) for s, g in zip(specs, groups, strict=True)]
         clauses.append(f"{subject} " + _join(parts))
     return "; ".join(clauses)
