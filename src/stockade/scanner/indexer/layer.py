@@ -297,7 +297,7 @@ def read_layer(
             raise CorruptLayerError(f"{where}: the layer's tar data is corrupt ({exc}).") from exc
         # Some writers (umoci 0.4) omit the final padding and end-of-archive blocks; the
         # last entry is complete, so the layer is usable.
-        logger.warning("%s: the tar has no end-of-archive marker; last entry complete", where)
+        logger.info("%s: the tar has no end-of-archive marker; last entry complete", where)
     except EOFError as exc:
         raise CorruptLayerError(f"{where}: the layer is truncated.") from exc
     stream.drain()
