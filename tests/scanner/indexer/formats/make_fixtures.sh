@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the binary fixtures and golden files under fixtures/ with real tools:
+# Regenerates the binary fixtures and golden files under fixtures/ with real tools (the Java
+# *.want.json expectations are hand-written and left alone):
 #   rpm databases  Debian's rpm/rpmbuild (SQLite), rpm 4.18 built from Debian's source package
 #                  with --enable-ndb (NDB: Debian's binary lacks that backend), and Berkeley DB
 #                  hash files written by db5.3_load from the headers `rpmdb --exportdb` prints

@@ -187,3 +187,16 @@ def test_parse_modinfo_edge_cases() -> None:
         GoBuildSetting("odd key", "plain"),
         GoBuildSetting("vcs.revision", "0123abcd"),
     )
+
+
+def test_universal_mach_o_reads_its_first_slice() -> None:
+    thin = (GO / "hello-darwin-arm64").read_bytes()
+    offset = 1 << 14
+    fat = struct.pack(">II", 0xCAFEBABE, 1) + struct.pack(">iiIII", 0x0100000C, 0, offset,
+                                                           len(thin), 14)  # fmt: skip
+    fat += b"\0" * (offset - len(fat)) + thin
+    info = read_go_buildinfo(fat)
+    assert info is not None
+    assert info == read_go_buildinfo(thin)
+    with pytest.raises(ExecutableError):
+        read_go_buildinfo(fat[: offset + 100])

@@ -56,7 +56,9 @@ def iter_bdb_blobs(source: DatabaseSource) -> Iterator[bytes]:
     if data[25] != P_HASHMETA:
         raise RpmDatabaseError("The rpm Berkeley DB database does not start with hash metadata.")
     (last_pgno,) = struct.unpack_from(e + "I", data, 32)
-    npages = min(last_pgno + 1, len(data) // page_size)
+    if last_pgno + 1 > len(data) // page_size:
+        raise RpmDatabaseError("The rpm Berkeley DB database is shorter than its last page.")
+    npages = last_pgno + 1
     for pgno in range(1, npages):
         base = pgno * page_size
         ptype = data[base + 25]
@@ -91,9 +93,7 @@ def iter_bdb_blobs(source: DatabaseSource) -> Iterator[bytes]:
                 yield _overflow(data, e, page_size, npages, first, total)
 
 
-def _overflow(
-    data: bytes, e: str, page_size: int, npages: int, pgno: int, total: int
-) -> bytes:
+def _overflow(data: bytes, e: str, page_size: int, npages: int, pgno: int, total: int) -> bytes:
     if total > MAX_VALUE:
         raise FormatLimitError("A Berkeley DB value is larger than the size limit.")
     parts: list[bytes] = []

@@ -14,7 +14,9 @@ so regions are not re-assembled.
 
 from __future__ import annotations
 
+import array
 import struct
+import sys
 from dataclasses import dataclass
 
 from stockade.scanner.indexer.format_errors import FormatLimitError, RpmHeaderError
@@ -89,20 +91,28 @@ class Header:
         data_start = 8 + 16 * il
         if data_start + dl > len(blob):
             raise RpmHeaderError("An rpm header is shorter than its declared size.")
-        self._data = blob[data_start : data_start + dl]
-        self._entries: dict[int, tuple[int, int, int]] = {}
-        for tag, typ, offset, count in struct.iter_unpack(">iIiI", blob[8:data_start]):
-            if tag not in self._entries:
-                self._entries[tag] = (typ, offset, count)
+        self._raw = blob
+        self._data_start = data_start
+        self._data = memoryview(blob)[data_start : data_start + dl]
+        # The whole index as native ints in one C-level pass: [tag, type, offset, count] * il.
+        index = array.array("i", blob[8:data_start])
+        if sys.byteorder == "little":
+            index.byteswap()
+        self._index = index
+        tags = index[0::4]
+        # First occurrence wins (build from the end so earlier entries overwrite later ones).
+        self._entries = dict(zip(reversed(tags), range(il - 1, -1, -1), strict=True))
 
     def __contains__(self, tag: int) -> bool:
         return tag in self._entries
 
     def get(self, tag: int) -> Value | None:
-        entry = self._entries.get(tag)
-        if entry is None:
+        i = self._entries.get(tag)
+        if i is None:
             return None
-        typ, offset, count = entry
+        index = self._index
+        typ, offset, count = index[4 * i + 1], index[4 * i + 2], index[4 * i + 3] & 0xFFFFFFFF
+        typ &= 0xFFFFFFFF
         data = self._data
         if offset < 0 or offset > len(data):
             raise RpmHeaderError(f"An rpm header entry for tag {tag} points outside its data.")
@@ -111,23 +121,26 @@ class Header:
             end = offset + width * count
             if count > len(data) or end > len(data):
                 raise RpmHeaderError(f"An rpm header entry for tag {tag} overruns its data.")
-            return struct.unpack(f">{count}{_INT_FMT[width]}", data[offset:end])
+            return struct.unpack_from(f">{count}{_INT_FMT[width]}", data, offset)
         if typ == T_BIN:
             if count > len(data) - offset:
                 raise RpmHeaderError(f"An rpm header entry for tag {tag} overruns its data.")
-            return data[offset : offset + count]
+            return bytes(data[offset : offset + count])
         if typ in (T_STRING, T_STRING_ARRAY, T_I18NSTRING):
             if typ == T_STRING:
                 count = 1
             if count > len(data) - offset:
                 raise RpmHeaderError(f"An rpm header entry for tag {tag} overruns its data.")
+            raw = self._raw
+            base = self._data_start
             out: list[str] = []
-            pos = offset
+            pos = base + offset
+            limit = base + len(data)
             for _ in range(count):
-                end = data.find(b"\0", pos)
+                end = raw.find(b"\0", pos, limit)
                 if end < 0:
                     raise RpmHeaderError(f"An rpm header string for tag {tag} is unterminated.")
-                out.append(data[pos:end].decode("utf-8", "replace"))
+                out.append(raw[pos:end].decode("utf-8", "replace"))
                 pos = end + 1
             return out[0] if typ == T_STRING else tuple(out)
         if typ == T_NULL:
