@@ -3,6 +3,8 @@ offline path's fingerprints: a second fetch with the same validators is "not mod
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
 import json
 import shutil
@@ -172,3 +174,41 @@ def test_offline_directory_fingerprint(tmp_path: Path) -> None:
     first, second = _fetch_twice(updater, tmp_path)
     assert first.path == VULNDATA / "rubysec" / "gems" / "RedCloth"
     assert second.fingerprint == first.fingerprint
+
+
+def test_amazon_mirror_list_repomd_updateinfo(tmp_path: Path, feed_server: Server) -> None:
+    root = tmp_path / "srv"
+    (root / "repo" / "repodata").mkdir(parents=True)
+    srv = feed_server(root)
+    (root / "mirror.list").write_text(f"{srv.url}/repo/\n")
+    data = (Path(__file__).parent / "data/amazon/2/updateinfo.xml").read_bytes()
+    (root / "repo" / "repodata" / "abc-updateinfo.xml.gz").write_bytes(gzip.compress(data))
+    (root / "repo" / "repodata" / "repomd.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<repomd xmlns="http://linux.duke.edu/metadata/repo">'
+        '<data type="primary"><location href="repodata/p.xml.gz"/></data>'
+        '<data type="updateinfo"><location href="repodata/abc-updateinfo.xml.gz"/></data>'
+        "</repomd>"
+    )
+    updater = make_updater("amazon", mirrors={"2": f"{srv.url}/mirror.list"})
+    first, _ = _fetch_twice(updater, tmp_path)
+    assert {(r.id, r.package) for r in updater.parse(first.path)} == {
+        ("ALAS2-2023-2287", "curl"),
+        ("ALAS2-2023-2287", "libcurl"),
+    }
+
+
+def test_ubuntu_oval_bz2_online(tmp_path: Path, feed_server: Server) -> None:
+    root = tmp_path / "srv"
+    root.mkdir()
+    data = (Path(__file__).parent / "data/ubuntu-oval/com.ubuntu.focal.cve.oval.xml").read_bytes()
+    (root / "com.ubuntu.focal.cve.oval.xml.bz2").write_bytes(bz2.compress(data))
+    srv = feed_server(root)
+    updater = make_updater("ubuntu-oval", base_url=srv.url, releases=("focal",))
+    first, _ = _fetch_twice(updater, tmp_path)
+    assert {r.id for r in updater.parse(first.path)} == {"CVE-2020-10018", "CVE-2021-33323"}
+
+
+def test_manual_source_has_no_upstream(tmp_path: Path) -> None:
+    with pytest.raises(FetchError, match="no upstream"):
+        make_updater("manual").fetch("", tmp_path)

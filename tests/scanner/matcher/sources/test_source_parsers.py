@@ -51,6 +51,15 @@ GOLDEN_CASES: list[tuple[str, str, Path, int | None]] = [
     ("nvd", "nvd", CLAIRCORE / "enricher/cvss/testdata/feed.json", None),
     ("cisa-kev", "cisa-kev", CLAIRCORE / "enricher/kev/testdata", None),
     ("epss", "epss", CLAIRCORE / "enricher/epss/testdata/data.csv", 6),
+    # hand-written samples in the published formats (see data/README.md)
+    ("ubuntu-oval-handwritten", "ubuntu-oval", DATA / "ubuntu-oval", None),
+    ("oracle-handwritten", "oracle", DATA / "oracle", None),
+    ("suse-handwritten", "suse", DATA / "suse", None),
+    ("amazon-handwritten", "amazon", DATA / "amazon", None),
+    ("osv-npm-handwritten", "osv-npm", DATA / "osv-handwritten", None),
+    ("osv-rubygems-handwritten", "osv-rubygems", DATA / "osv-handwritten", None),
+    ("osv-maven-handwritten", "osv-maven", DATA / "osv-handwritten", None),
+    ("manual-handwritten", "manual", DATA / "manual", None),
 ]
 
 
@@ -191,3 +200,75 @@ def test_record_json_round_trip() -> None:
     records += _parse("cisa-kev", CLAIRCORE / "enricher/kev/testdata")
     for rec in records:
         assert Vulnerability.from_dict(rec.to_dict()) == rec
+
+
+def test_ubuntu_oval_fixed_per_binary_and_unfixed() -> None:
+    records = _parse("ubuntu-oval", DATA / "ubuntu-oval")
+    got = {(r.id, r.package, r.release, r.state, r.fixed_version) for r in records}
+    assert got == {
+        (
+            "CVE-2020-10018",
+            "libjavascriptcoregtk-4.0-18",
+            "focal",
+            FixState.FIXED,
+            "0:2.28.1-0ubuntu0.20.04.1",
+        ),
+        (
+            "CVE-2020-10018",
+            "libwebkit2gtk-4.0-37",
+            "focal",
+            FixState.FIXED,
+            "0:2.28.1-0ubuntu0.20.04.1",
+        ),
+        ("CVE-2021-33323", "libsixel1", "focal", FixState.NOT_FIXED, ""),
+    }
+
+
+def test_oracle_release_from_criteria_and_elsa_id() -> None:
+    records = _parse("oracle", DATA / "oracle")
+    got = {(r.id, r.package, r.release, r.fixed_version) for r in records}
+    assert got == {
+        ("ELSA-2023-5763", "curl", "9", "0:7.76.1-23.el9_2.4"),
+        ("ELSA-2023-5763", "libcurl", "9", "0:7.76.1-23.el9_2.4"),
+    }
+    assert records[0].aliases == ("CVE-2023-38545", "CVE-2023-38546")
+    assert records[0].severity is Severity.IMPORTANT
+
+
+def test_suse_one_definition_many_service_packs() -> None:
+    records = _parse("suse", DATA / "suse")
+    got = {(r.package, r.release, r.fixed_version) for r in records}
+    assert got == {
+        ("curl", "15.4", "0:7.79.1-150400.5.21.1"),
+        ("libcurl4", "15.4", "0:7.79.1-150400.5.21.1"),
+        ("curl", "15.5", "0:8.0.1-150400.5.32.1"),
+    }  # the Desktop product's criterion is not a SLES release
+    assert {r.id for r in records} == {"CVE-2023-38545"}
+
+
+def test_amazon_security_updates_only() -> None:
+    records = _parse("amazon", DATA / "amazon")
+    got = {(r.id, r.package, r.release, r.fixed_version) for r in records}
+    assert got == {
+        ("ALAS2-2023-2287", "curl", "2", "0:8.3.0-1.amzn2.0.5"),
+        ("ALAS2-2023-2287", "libcurl", "2", "0:8.3.0-1.amzn2.0.5"),
+    }
+
+
+def test_osv_split_by_ecosystem() -> None:
+    maven = _parse("osv-maven", DATA / "osv-handwritten")
+    assert [(r.id, r.package) for r in maven] == [
+        ("GHSA-jfh8-c2jp-5v3q", "org.apache.logging.log4j:log4j-core")
+    ]
+    assert len(maven[0].ranges) == 3
+    npm = _parse("osv-npm", DATA / "osv-handwritten")
+    assert [(r.id, r.ranges[0].last_affected) for r in npm] == [("NSWG-ECO-1", "1.5.1")]
+
+
+def test_manual_source_records() -> None:
+    records = _parse("manual", DATA / "manual")
+    assert [(r.id, r.package, r.state) for r in records] == [
+        ("STOCKADE-2026-0001", "internal-lib", FixState.FIXED),
+        ("STOCKADE-2026-0002", "base-files", FixState.NOT_FIXED),
+    ]
+    assert records[0].cvss[0].score == 7.5

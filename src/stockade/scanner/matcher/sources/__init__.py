@@ -11,18 +11,22 @@ from functools import partial
 from pathlib import Path
 
 from stockade.scanner.matcher.sources.alpine import AlpineUpdater
+from stockade.scanner.matcher.sources.amazon import AmazonUpdater
 from stockade.scanner.matcher.sources.base import FeedUpdater, Fetched, Unchanged, Updater
 from stockade.scanner.matcher.sources.debian import DebianAdvisoryUpdater, DebianTrackerUpdater
 from stockade.scanner.matcher.sources.epss import EpssUpdater
 from stockade.scanner.matcher.sources.errors import ConfigSourceError
 from stockade.scanner.matcher.sources.kev import KevUpdater
+from stockade.scanner.matcher.sources.manual import ManualUpdater
 from stockade.scanner.matcher.sources.nodejs import NodejsUpdater
 from stockade.scanner.matcher.sources.nvd import NvdUpdater
+from stockade.scanner.matcher.sources.oracle import OracleUpdater
 from stockade.scanner.matcher.sources.osv import ECOSYSTEMS, OsvUpdater
 from stockade.scanner.matcher.sources.photon import PhotonUpdater
 from stockade.scanner.matcher.sources.redhat import RedHatVexUpdater
 from stockade.scanner.matcher.sources.rubysec import RubySecUpdater
-from stockade.scanner.matcher.sources.ubuntu import UbuntuTrackerUpdater
+from stockade.scanner.matcher.sources.suse import SuseUpdater
+from stockade.scanner.matcher.sources.ubuntu import UbuntuOvalUpdater, UbuntuTrackerUpdater
 
 __all__ = ["REGISTRY", "FeedUpdater", "Fetched", "Unchanged", "Updater", "make_updater", "names"]
 
@@ -34,14 +38,19 @@ REGISTRY: dict[str, Factory] = {
     "debian-tracker": DebianTrackerUpdater,
     "debian-advisories": DebianAdvisoryUpdater,
     "ubuntu-tracker": UbuntuTrackerUpdater,
+    "ubuntu-oval": UbuntuOvalUpdater,
     "redhat-vex": RedHatVexUpdater,
+    "oracle": OracleUpdater,
+    "suse": SuseUpdater,
     "photon": PhotonUpdater,
+    "amazon": AmazonUpdater,
     **{f"osv-{eco.lower()}": partial(OsvUpdater, eco) for eco in ECOSYSTEMS},
     "nodejs-wg": NodejsUpdater,
     "rubysec": RubySecUpdater,
     "nvd": NvdUpdater,
     "cisa-kev": KevUpdater,
     "epss": EpssUpdater,
+    "manual": ManualUpdater,
 }
 
 

@@ -46,8 +46,11 @@ SCHEMES: dict[str, str] = {
 ECOSYSTEMS = tuple(SCHEMES)
 
 
-def osv_record(source: str, doc: object, file: str) -> Iterator[Vulnerability]:
-    """Records of one OSV document (shared by every source that speaks OSV)."""
+def osv_record(
+    source: str, doc: object, file: str, ecosystem: str | None = None
+) -> Iterator[Vulnerability]:
+    """Records of one OSV document (of one ecosystem when given; OSV ecosystems may carry a
+    ``:suffix``)."""
     with record_context(source, file, ""):
         top = expect_dict(doc, "the document")
         vid = expect_str(top["id"], "id")
@@ -75,7 +78,10 @@ def osv_record(source: str, doc: object, file: str) -> Iterator[Vulnerability]:
         for index, raw in enumerate(expect_list(top.get("affected"), "affected")):
             aff = expect_dict(raw, f"affected[{index}]")
             pkg = expect_dict(aff["package"], f"affected[{index}].package")
-            ecosystem = expect_str(pkg["ecosystem"], "ecosystem")
+            pkg_ecosystem = expect_str(pkg["ecosystem"], "ecosystem")
+            base_eco = pkg_ecosystem.split(":", 1)[0]
+            if ecosystem is not None and base_eco != ecosystem:
+                continue
             name = expect_str(pkg["name"], "package name")
             ranges: list[AffectedRange] = []
             for rng in expect_list(aff.get("ranges"), "ranges"):
@@ -86,13 +92,12 @@ def osv_record(source: str, doc: object, file: str) -> Iterator[Vulnerability]:
             versions = tuple(str(v) for v in expect_list(aff.get("versions"), "versions"))
             if not ranges and not versions:
                 continue
-            base_eco = ecosystem.split(":", 1)[0]
             yield Vulnerability(
                 source=source,
                 id=vid,
                 aliases=aliases,
                 package=name,
-                ecosystem=ecosystem,
+                ecosystem=pkg_ecosystem,
                 version_scheme=SCHEMES.get(base_eco, base_eco.lower()),
                 ranges=tuple(ranges),
                 versions=versions,
@@ -155,4 +160,4 @@ class OsvUpdater(FeedUpdater):
                 doc = load_yaml(self.name, file, path)
             else:
                 continue
-            yield from osv_record(self.name, doc, rel(file, path))
+            yield from osv_record(self.name, doc, rel(file, path), self.ecosystem)

@@ -4,23 +4,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from stockade.model.vulnerability import Vulnerability
 from stockade.scanner.matcher.sources.base import Download, FeedUpdater, iter_files, rel
-from stockade.scanner.matcher.sources.oval import OvalDefinition, parse_oval
+from stockade.scanner.matcher.sources.oval import OvalDefinition, fixed_release, parse_oval
 
 RELEASES = ("3.0", "4.0", "5.0")
 _FILE = re.compile(r"photon(\d+)\.xml")
 _PHSA = re.compile(r"^(PHSA-\d{4}-[\d.]+-\d+|PHSA-\d{4}:\d+)")
-
-
-def _fixed_release(release: str) -> Callable[[OvalDefinition], str]:
-    def release_of(_d: OvalDefinition) -> str:
-        return release
-
-    return release_of
 
 
 def _advisory_id(d: OvalDefinition) -> str:
@@ -51,6 +44,6 @@ class PhotonUpdater(FeedUpdater):
                 rel(file, path),
                 distribution="photon",
                 version_scheme="rpm",
-                release_of=_fixed_release(release),
+                release_of=fixed_release(release),
                 advisory_id=lambda d: m2.group(1) if (m2 := _PHSA.match(d.title)) else d.id,
             )

@@ -1,4 +1,4 @@
-"""Ubuntu: the CVE tracker's text files, and Ubuntu's OVAL (see ``oval.py`` for OVAL).
+"""Ubuntu: the CVE tracker's text files, and Ubuntu's CVE OVAL (parsed by ``oval.py``).
 
 A tracker file (``active/CVE-YYYY-NNNN``) is a header of ``Key: value`` fields (continuation
 lines start with a space) followed by one block per source package: ``Patches_<pkg>:`` and
@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from stockade.model.vulnerability import (
     AffectedRange,
@@ -23,10 +24,12 @@ from stockade.model.vulnerability import (
 from stockade.scanner.matcher.sources.base import (
     Download,
     FeedUpdater,
+    iter_files,
     rel,
 )
 from stockade.scanner.matcher.sources.cvss import parse_vector
 from stockade.scanner.matcher.sources.errors import ParseError
+from stockade.scanner.matcher.sources.oval import OvalDefinition, fixed_release, parse_oval
 
 _STATUS = re.compile(
     r"^(?P<release>[a-z][\w./-]*)_(?P<pkg>[^\s:]+):\s*(?P<status>[\w-]*)\s*(?:[(\[](?P<note>[^)\]]*)[)\]])?"
@@ -150,3 +153,53 @@ class UbuntuTrackerUpdater(FeedUpdater):
                 links=(f"https://ubuntu.com/security/{cve}", *links),
                 published=published,
             )
+
+
+UBUNTU_RELEASES = ("focal", "jammy", "noble")
+_OVAL_FILE = re.compile(r"com\.ubuntu\.(?P<release>[a-z]+)\.cve\.oval\.xml")
+
+
+class UbuntuOvalUpdater(FeedUpdater):
+    """Ubuntu's CVE OVAL, one file per release (``com.ubuntu.<codename>.cve.oval.xml.bz2``).
+
+    Records are per binary package (the OVAL lists binaries through a constant variable); a
+    package test without a state means "affected, no fix yet".
+    """
+
+    name = "ubuntu-oval"
+    URL = "https://security-metadata.canonical.com/oval"
+
+    def __init__(self, *, releases: tuple[str, ...] = UBUNTU_RELEASES, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.releases = releases
+
+    def downloads(self) -> list[Download]:
+        return [
+            Download(
+                f"{self.base_url}/com.ubuntu.{r}.cve.oval.xml.bz2",
+                f"com.ubuntu.{r}.cve.oval.xml.bz2",
+            )
+            for r in self.releases
+        ]
+
+    def parse(self, path: Path) -> Iterator[Vulnerability]:
+        for file in iter_files(path, "com.ubuntu.*.cve.oval.xml*"):
+            m = _OVAL_FILE.search(file.name)
+            if m is None:
+                raise ParseError(
+                    self.name, rel(file, path), "", "cannot tell the release from the name"
+                )
+            release = m["release"]
+            yield from parse_oval(
+                self.name,
+                file,
+                rel(file, path),
+                distribution="ubuntu",
+                version_scheme="dpkg",
+                release_of=fixed_release(release),
+                advisory_id=_first_cve,
+            )
+
+
+def _first_cve(d: OvalDefinition) -> str:
+    return d.cves[0] if d.cves else d.id
