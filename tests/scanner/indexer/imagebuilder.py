@@ -19,7 +19,12 @@ class Link:
     hard: bool = False
 
 
-Entry = bytes | Link | None  # None = directory
+@dataclass(frozen=True)
+class Exe:
+    data: bytes
+
+
+Entry = bytes | Link | Exe | None  # None = directory
 Tree = dict[str, Entry]
 
 
@@ -38,9 +43,10 @@ def tar_bytes(tree: Tree) -> bytes:
                 info.linkname = entry.target
                 tar.addfile(info)
             else:
-                info.size = len(entry)
-                info.mode = 0o644
-                tar.addfile(info, io.BytesIO(entry))
+                data = entry.data if isinstance(entry, Exe) else entry
+                info.size = len(data)
+                info.mode = 0o755 if isinstance(entry, Exe) else 0o644
+                tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
 
 

@@ -200,7 +200,12 @@ class Indexer:
                 blob = verifying  # type: ignore[assignment]
             try:
                 contents = _read_layer(
-                    blob, want, diff_id=item.diff_id, where=where, limits=self.limits
+                    blob,
+                    want,
+                    diff_id=item.diff_id,
+                    where=where,
+                    limits=self.limits,
+                    executables=any(getattr(a, "executables", False) for a in missing),
                 )
                 if verifying is not None:
                     verifying.drain()
@@ -231,7 +236,8 @@ class Indexer:
 
     def _run(self, analyser: AnyAnalyser, contents: LayerContents) -> dict[str, list[object]]:
         pattern = self._patterns[analyser.name]
-        files = {p: d for p, d in contents.files.items() if pattern.fullmatch(p)}
+        binaries = contents.executables if getattr(analyser, "executables", False) else set()
+        files = {p: d for p, d in contents.files.items() if p in binaries or pattern.fullmatch(p)}
         if not files:
             return {}
         try:

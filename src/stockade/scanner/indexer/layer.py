@@ -43,6 +43,16 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 _CHUNK = 1 << 20
+MIN_BINARY = 256
+BINARY_MAGIC = (
+    b"\x7fELF",
+    b"MZ",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +78,7 @@ class LayerContents:
     whiteouts: list[str] = field(default_factory=list)  # paths removed from lower layers
     opaque_dirs: list[str] = field(default_factory=list)  # dirs whose lower content is hidden
     symlinks: dict[str, str] = field(default_factory=dict)  # path -> link target
+    executables: set[str] = field(default_factory=set)  # kept files that are binaries
     entries: int = 0
     uncompressed_bytes: int = 0
 
@@ -234,11 +245,14 @@ def read_layer(
     diff_id: str,
     where: str,
     limits: Limits = DEFAULT_LIMITS,
+    executables: bool = False,
 ) -> LayerContents:
     """Stream one layer blob; keep the files ``want`` accepts. ``where`` prefixes messages.
 
     ``want(path, info)`` is called for regular files and hard links only, with the normalised
     path. The layer's uncompressed digest must equal ``diff_id`` (unless ``diff_id`` is '').
+    With ``executables``, every file with an execute bit that starts like an ELF, PE or Mach-O
+    binary is kept too (and listed in ``executables``); others are skipped after 4 bytes.
     """
     counted = _Counted(blob, limits, where)
     stream = _Decompressed(counted, limits, where)
@@ -279,19 +293,34 @@ def read_layer(
                 if target in out.files and want(path, info):
                     out.files[path] = out.files[target]
                 continue
-            if not info.isreg() or not want(path, info):
+            if not info.isreg():
                 continue
+            binary = False
+            head = b""
+            if not want(path, info):
+                if not (executables and info.mode & 0o111 and info.size >= MIN_BINARY):
+                    continue
+                if info.size > limits.max_file_bytes:
+                    continue  # a huge binary is skipped, not fatal
+                fh = tar.extractfile(info)
+                head = fh.read(4) if fh is not None else b""
+                if not head.startswith(BINARY_MAGIC):
+                    continue
+                binary = True
             if info.size > limits.max_file_bytes:
                 raise LayerLimitError(
                     f"{where}: file {path} is larger than {limits.max_file_bytes} bytes."
                 )
-            fh = tar.extractfile(info)
+            if not binary:
+                fh = tar.extractfile(info)
             if fh is None:  # pragma: no cover
                 continue
-            data = fh.read()
+            data = head + fh.read()
             if len(data) != info.size:
                 raise CorruptLayerError(f"{where}: the layer is truncated (in {path}).")
             out.files[path] = data
+            if binary:
+                out.executables.add(path)
     except tarfile.ReadError as exc:
         if not _ends_after(last, stream):
             raise CorruptLayerError(f"{where}: the layer's tar data is corrupt ({exc}).") from exc
