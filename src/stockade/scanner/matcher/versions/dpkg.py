@@ -7,9 +7,11 @@ numbers. The key below encodes exactly that as nested tuples:
 
 * a non-digit run becomes the tuple of its character weights followed by ``0`` (the weight
   of "end of run"), so ``"~"`` → ``(-1, 0)`` sorts before ``""`` → ``(0,)``;
-* a part becomes the tuple of ``(run, number)`` pairs, trailing pairs equal to "nothing"
-  dropped and one "nothing" pair appended, so a shorter part compares as if padded with
-  empty runs — as ``verrevcmp`` does.
+* a part is a sequence of ``(run, number)`` pairs that ``verrevcmp`` compares as if the
+  shorter one were padded with "nothing" pairs (empty run, 0). To keep plain tuple
+  comparison exact, each pair that is not "nothing" is stored with the count of "nothing"
+  pairs before it and whether it sorts above or below "nothing", and the part ends with a
+  terminator that stands for "nothing from here on".
 """
 
 from __future__ import annotations
@@ -26,7 +28,11 @@ _NOTHING: tuple[tuple[int, ...], int] = ((0,), 0)
 _UPSTREAM_OK = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+-~:")
 _REVISION_OK = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+~")
 
-Part = tuple[tuple[tuple[int, ...], int], ...]
+Pair = tuple[tuple[int, ...], int]
+Item = tuple[int, int, Pair]
+Part = tuple[Item, ...]
+_BELOW, _END, _ABOVE = 0, 1, 2
+_TERMINATOR: Item = (_END, 0, _NOTHING)
 DpkgKey = tuple[int, Part, Part]
 
 
@@ -39,7 +45,7 @@ def _weight(c: str) -> int:
 
 
 def _part_key(text: str) -> Part:
-    pairs: list[tuple[tuple[int, ...], int]] = []
+    pairs: list[Pair] = []
     i, n = 0, len(text)
     while i < n:
         start = i
@@ -50,10 +56,21 @@ def _part_key(text: str) -> Part:
         while i < n and text[i].isdigit():
             i += 1
         pairs.append((run, int(text[start:i]) if i > start else 0))
-    while pairs and pairs[-1] == _NOTHING:
-        pairs.pop()
-    pairs.append(_NOTHING)
-    return tuple(pairs)
+    # Encode against padding: a pair equal to "nothing" only counts towards the next real
+    # pair, which records how many came before it and on which side of "nothing" it is.
+    items: list[Item] = []
+    gap = 0
+    for pair in pairs:
+        if pair == _NOTHING:
+            gap += 1
+        elif pair > _NOTHING:
+            items.append((_ABOVE, -gap, pair))
+            gap = 0
+        else:
+            items.append((_BELOW, gap, pair))
+            gap = 0
+    items.append(_TERMINATOR)
+    return tuple(items)
 
 
 @lru_cache(maxsize=65536)

@@ -27,7 +27,8 @@ _VERSION = re.compile(
     r"^\s*([0-9]+(?>\.[0-9a-zA-Z]+)*(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)?\s*$"
 )
 _SEGMENT = re.compile(r"[0-9]+|[a-z]+", re.IGNORECASE)
-_REQUIREMENT = re.compile(r"^\s*(=|!=|>|<|>=|<=|~>)?\s*(\S.*?)\s*$")
+_VERSION_TEXT = r"[0-9]+(?>\.[0-9a-zA-Z]+)*(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?"
+_REQUIREMENT = re.compile(rf"^\s*(=|!=|>|<|>=|<=|~>)?\s*({_VERSION_TEXT})\s*$")
 
 Segment = int | str
 GemKey = tuple[tuple[int, int, int, str], ...]
@@ -108,10 +109,7 @@ def _parse_requirement(text: str, spec: str) -> tuple[str, str]:
     match = _REQUIREMENT.match(text)
     if match is None:
         raise InvalidRangeError("gem", spec, f"cannot read requirement {text.strip()!r}")
-    op, version = match.group(1) or "=", match.group(2)
-    if not _VERSION.match(version) or not version.strip():
-        raise InvalidRangeError("gem", spec, f"{version!r} is not a version")
-    return op, version
+    return match.group(1) or "=", match.group(2)
 
 
 def _holds(op: str, version: str, target: str) -> bool:

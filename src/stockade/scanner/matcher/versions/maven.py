@@ -259,12 +259,12 @@ def _restriction(text: str, spec: str) -> _Restriction:
         version = _bound(inner, spec)
         return _Restriction(version, True, version, True)
     low_text, _, high_text = (p.strip() for p in inner.partition(","))
-    if low_text == high_text:
-        raise InvalidRangeError("maven", spec, "its bounds are identical")
     low = _bound(low_text, spec) if low_text else None
     high = _bound(high_text, spec) if high_text else None
-    if low is not None and high is not None and high < low:
-        raise InvalidRangeError("maven", spec, "its upper bound is below its lower bound")
+    if low is not None and high is not None:
+        order = _compare_items(high.items, low.items)
+        if order < 0 or (order == 0 and not (lower_inclusive and upper_inclusive)):
+            raise InvalidRangeError("maven", spec, "its bounds are out of order")
     return _Restriction(low, lower_inclusive, high, upper_inclusive)
 
 
