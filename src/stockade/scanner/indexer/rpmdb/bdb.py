@@ -19,6 +19,9 @@ from stockade.scanner.indexer.rpmdb._source import DatabaseSource, load
 
 HASH_MAGIC = 0x061561
 PAGE_HEADER = 26
+# Page types a hash database may hold besides hash pages: free (0), off-page duplicate
+# btrees (3 internal, 12 leaf) and overflow (7).
+_OTHER_HASH_PAGES = frozenset({0, 3, 7, 12})
 P_HASH_UNSORTED = 2
 P_OVERFLOW = 7
 P_HASHMETA = 8
@@ -63,6 +66,8 @@ def iter_bdb_blobs(source: DatabaseSource) -> Iterator[bytes]:
         base = pgno * page_size
         ptype = data[base + 25]
         if ptype not in (P_HASH, P_HASH_UNSORTED):
+            if ptype not in _OTHER_HASH_PAGES:
+                raise RpmDatabaseError("A Berkeley DB page has a type a hash database never uses.")
             continue
         (entries,) = struct.unpack_from(e + "H", data, base + 20)
         if PAGE_HEADER + 2 * entries > page_size:
