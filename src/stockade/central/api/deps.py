@@ -13,9 +13,14 @@ from stockade.central.errors import Forbidden
 from stockade.central.runtime import Central
 
 
-def central(request: Request) -> Central:
+def _central(request: Request) -> Central:
     c: Central = request.app.state.central
     return c
+
+
+async def central(request: Request) -> Central:
+    # async on purpose: FastAPI runs a plain ``def`` dependency in a worker thread
+    return _central(request)
 
 
 def client_source(request: Request) -> str:
@@ -26,7 +31,7 @@ async def identity(request: Request) -> Identity:
     cached: Identity | None = getattr(request.state, "identity", None)
     if cached is not None:
         return cached
-    c = central(request)
+    c = _central(request)
     ident = await c.authenticator.authenticate(
         Credentials(request.headers.get("authorization"), client_source(request))
     )

@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 Conn = psycopg.AsyncConnection[dict[str, Any]]
 
+STATEMENT_TIMEOUT_MS = 15_000
+
 
 class Database:
     def __init__(
@@ -36,8 +38,15 @@ class Database:
             max_size=max_size,
             timeout=timeout,
             open=False,
-            kwargs={"row_factory": dict_row, "connect_timeout": max(1, int(timeout))},
-            check=AsyncConnectionPool.check_connection,
+            kwargs={
+                "row_factory": dict_row,
+                "connect_timeout": max(1, int(timeout)),
+                # bounds every statement, user-supplied search regexes included
+                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            },
+            # No check on checkout: it would cost a round trip per request. A connection that
+            # broke while idle fails its query, the pool drops it, the request answers 503
+            # and the next one gets a fresh connection.
             reconnect_timeout=0,  # keep trying for ever; a failed attempt does not close the pool
             name="central",
         )

@@ -56,12 +56,12 @@ async def search_page(
     )
     count_q = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(resource.table, where)
     try:
-        async with db.connection() as conn:
-            await conn.execute("SET LOCAL statement_timeout = '15s'")
-            cur = await conn.execute(rows_q, p)
-            rows = await cur.fetchall()
-            cur = await conn.execute(count_q, p)
-            count_row = await cur.fetchone()
+        async with db.connection() as conn, conn.pipeline():
+            # both statements go out together: one round trip, not two
+            rows_cur = await conn.execute(rows_q, p)
+            count_cur = await conn.execute(count_q, p)
+            rows = await rows_cur.fetchall()
+            count_row = await count_cur.fetchone()
     except psycopg.errors.DataError as exc:
         raise BadRequest(f"the query cannot be evaluated: {exc.diag.message_primary}") from exc
     total = int(count_row["n"]) if count_row else 0
@@ -76,7 +76,6 @@ async def count(
     q = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(resource.table, where)
     try:
         async with db.connection() as conn:
-            await conn.execute("SET LOCAL statement_timeout = '15s'")
             cur = await conn.execute(q, p)
             row = await cur.fetchone()
     except psycopg.errors.DataError as exc:
