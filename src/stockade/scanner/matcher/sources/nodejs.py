@@ -58,7 +58,7 @@ class NodejsUpdater(FeedUpdater):
                     ),
                     package=expect_str(top["module_name"], "module_name"),
                     ecosystem="npm",
-                    version_scheme="npm",
+                    version_scheme="semver",
                     affected_spec=expect_str(top["vulnerable_versions"], "vulnerable_versions"),
                     unaffected_specs=(patched,) if patched and patched != "<0.0.0" else (),
                     summary=str(top.get("title", "")),

@@ -36,7 +36,7 @@ from stockade.scanner.matcher.sources.cvss import parse_vector
 SCHEMES: dict[str, str] = {
     "PyPI": "pep440",
     "Go": "go",
-    "npm": "npm",
+    "npm": "semver",
     "RubyGems": "gem",
     "Maven": "maven",
     "crates.io": "semver",
