@@ -187,3 +187,31 @@ def test_hard_limits(limits: Limits, match: str) -> None:
 def test_not_a_tar_is_corrupt() -> None:
     with pytest.raises(CorruptLayerError):
         read_layer(io.BytesIO(gzip.compress(b"hello" * 1000)), _want_all, diff_id="", where="t")
+
+
+def test_bad_inputs_leave_no_files_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing is extracted: neither a failed nor a good index writes a file anywhere."""
+    import tempfile
+
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    monkeypatch.setenv("TMPDIR", str(private))
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    cases: list[list] = [  # type: ignore[type-arg]
+        [{"../evil": b"x"}],
+        [{"etc/os-release": Link("a"), "etc/a": Link("os-release")}],
+        [{"var/lib/dpkg/status": dpkg_status(("bash", "5"))}],
+    ]
+    for i, layers in enumerate(cases):
+        root = make_layout(tmp_path / f"img{i}", layers)
+        before = sorted(p.relative_to(root) for p in root.rglob("*"))
+        try:
+            Indexer(MemoryStore()).index(OCILayoutSource(root, "test"))
+        except UnsafeLayerError:
+            pass
+        assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+    assert list(private.iterdir()) == []
+    assert list(work.iterdir()) == []
