@@ -10,7 +10,17 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from stockade import __version__
-from stockade.central.api import access, apitokens, audit, auth, inventory, search, system
+from stockade.central.api import (
+    access,
+    apitokens,
+    audit,
+    auth,
+    detect,
+    inventory,
+    policies,
+    search,
+    system,
+)
 from stockade.central.api.errors import install_error_handlers
 from stockade.central.api.middleware import ObservabilityMiddleware
 from stockade.central.runtime import Central
@@ -57,7 +67,7 @@ def create_app(central: Central) -> FastAPI:
     )
     app.state.central = central
     install_error_handlers(app)
-    for module in (system, auth, apitokens, access, inventory, search, audit):
+    for module in (system, auth, apitokens, access, inventory, policies, detect, search, audit):
         app.include_router(module.router)
 
     assets = _swagger_assets()

@@ -32,6 +32,7 @@ from stockade.central.secrets import (
 )
 from stockade.central.store.access import AccessStore, seed_builtins
 from stockade.central.store.audit import AuditStore
+from stockade.central.store.policies import PolicyStore, seed_default_policies
 from stockade.central.store.tokens import TokenStore
 from stockade.core import pki
 from stockade.core.redact import redact
@@ -63,6 +64,7 @@ async def prepare_database(url: str, cfg: CentralConfig) -> CentralSecrets:
                 )
             )
             await seed_builtins(conn)  # type: ignore[arg-type]
+            await seed_default_policies(conn)  # type: ignore[arg-type]
 
     try:
         async with conn:
@@ -82,6 +84,7 @@ class Central:
     access: AccessStore
     tokens: TokenStore
     audit: AuditStore
+    policies: PolicyStore
     token_provider: TokenProvider
     authenticator: Authenticator
     version: str = __version__
@@ -128,6 +131,7 @@ class Central:
             access,
             tokens,
             AuditStore(db),
+            PolicyStore(db),
             token_provider,
             authenticator,
             embedded=embedded,

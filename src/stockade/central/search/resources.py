@@ -67,4 +67,32 @@ DEPLOYMENTS = SearchResource(
     default_sort="Deployment",
 )
 
-SEARCHABLE: tuple[SearchResource, ...] = (CLUSTERS, NAMESPACES, DEPLOYMENTS)
+POLICIES = SearchResource(
+    category="POLICIES",
+    table=S("policies p"),
+    id_column=S("p.id"),
+    name_column=S("p.name"),
+    fields=(
+        SearchField("Policy", S("p.name")),
+        SearchField("Policy ID", S("p.id")),
+        SearchField("Category", S("array_to_string(p.categories, ',')"), sortable=False),
+        SearchField(
+            "Severity",
+            S("p.severity"),
+            Kind.ENUM,
+            enum_values=("LOW_SEVERITY", "MEDIUM_SEVERITY", "HIGH_SEVERITY", "CRITICAL_SEVERITY"),
+        ),
+        SearchField(
+            "Lifecycle Stage", S("array_to_string(p.lifecycle_stages, ',')"), sortable=False
+        ),
+        SearchField("Enforcement", S("p.enforced"), Kind.BOOLEAN),
+        SearchField("Disabled", S("p.disabled"), Kind.BOOLEAN),
+        SearchField("Default", S("p.is_default"), Kind.BOOLEAN),
+        SearchField("Policy Last Updated", S("p.updated_at"), Kind.DATETIME),
+    ),
+    scope=None,
+    permission="WorkflowAdministration",
+    default_sort="Policy",
+)
+
+SEARCHABLE: tuple[SearchResource, ...] = (CLUSTERS, NAMESPACES, DEPLOYMENTS, POLICIES)
