@@ -37,3 +37,24 @@ def unseal(key: bytes, name: str, sealed: Sealed) -> bytes:
         return AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, name.encode())
     except InvalidTag as exc:
         raise DecryptionFailed(name) from exc
+
+
+class CredentialVault:
+    """Seals credentials Central stores for integrations (registry passwords, notifier
+    tokens) with Central's data key. The stored form is ``nonce || ciphertext``; the record's
+    id is the associated data, so a credential moved to another record does not open."""
+
+    def __init__(self, data_key: bytes) -> None:
+        if len(data_key) != KEY_BYTES:
+            raise ValueError("the data key must be 32 bytes")
+        self._key = data_key
+
+    def seal(self, record_id: str, secret: str) -> bytes:
+        sealed = seal(self._key, f"credential:{record_id}", secret.encode())
+        return sealed.nonce + sealed.ciphertext
+
+    def open(self, record_id: str, blob: bytes) -> str:
+        if len(blob) < 13:
+            raise DecryptionFailed(record_id)
+        plain = unseal(self._key, f"credential:{record_id}", Sealed(blob[:12], blob[12:]))
+        return plain.decode()

@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 
 from stockade import __version__
+from stockade.central import crypto
 from stockade.central.auth.providers import Authenticator, BasicAdminProvider, TokenProvider
 from stockade.central.auth.ratelimit import FailureLimiter
 from stockade.central.config import CentralConfig
@@ -90,6 +91,11 @@ class Central:
     version: str = __version__
     build: str = field(default_factory=lambda: os.environ.get("STOCKADE_BUILD", "dev"))
     embedded: EmbeddedPostgres | None = None
+
+    @property
+    def vault(self) -> crypto.CredentialVault:
+        """Seals integration credentials with Central's data key."""
+        return crypto.CredentialVault(self.secrets.data_key)
 
     @classmethod
     async def start(cls, cfg: CentralConfig) -> Central:
