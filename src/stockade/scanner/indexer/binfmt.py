@@ -186,8 +186,9 @@ def _parse_elf(r: Reader) -> Executable:
     if phnum:
         if phentsize < ph_min:
             raise ExecutableError("The ELF program header entries are too small.")
+        table = r.read(phoff, phnum * phentsize)
         for i in range(phnum):
-            raw = r.read(phoff + i * phentsize, ph_min)
+            raw = table[i * phentsize : i * phentsize + ph_min]
             if cls == 2:
                 p_type, p_flags, p_offset, p_vaddr, _pa, p_filesz, _mem, _al = struct.unpack(
                     ph_fmt, raw
@@ -202,10 +203,8 @@ def _parse_elf(r: Reader) -> Executable:
     if shnum and shoff:
         if shentsize < sh_min:
             raise ExecutableError("The ELF section header entries are too small.")
-        headers = []
-        for i in range(shnum):
-            f = struct.unpack(sh_fmt, r.read(shoff + i * shentsize, sh_min))
-            headers.append(f)
+        table = r.read(shoff, shnum * shentsize)
+        headers = [struct.unpack_from(sh_fmt, table, i * shentsize) for i in range(shnum)]
         names = b""
         if shstrndx < len(headers):
             strtab = headers[shstrndx]

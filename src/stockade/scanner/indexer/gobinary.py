@@ -121,16 +121,19 @@ def _read(exe: Executable) -> GoBuildInfo | None:
 
 
 def _find_header(exe: Executable) -> tuple[bytes, int] | None:
+    """The 32-byte header and its file offset, or None.
+
+    ELF and Mach-O Go binaries (Go 1.13+) carry a dedicated section; PE ones, and ELF files
+    whose section table was stripped, are searched in their writable data.
+    """
     sec = exe.section(".go.buildinfo", "__DATA,__go_buildinfo", "__DATA_CONST,__go_buildinfo")
-    candidates = []
+    candidates: list[tuple[int, int]] = []
     if sec is not None:
         candidates.append((sec.offset, sec.size))
-    else:
-        for s in exe.sections:
-            if s.has_data and s.writable and s.name in (".data", "__DATA,__data", ".noptrdata"):
-                candidates.append((s.offset, s.size))
-        if not exe.sections:
-            candidates.extend((g.offset, g.filesz) for g in exe.segments if g.writable)
+    elif exe.kind == "pe":
+        candidates.extend((s.offset, s.size) for s in exe.sections if s.has_data and s.writable)
+    elif not exe.sections:
+        candidates.extend((g.offset, g.filesz) for g in exe.segments if g.writable)
     for offset, size in candidates:
         chunk = exe.reader.read_upto(offset, min(size, MAX_SEARCH))
         pos = chunk.find(MAGIC)

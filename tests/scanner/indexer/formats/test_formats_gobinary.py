@@ -200,3 +200,10 @@ def test_universal_mach_o_reads_its_first_slice() -> None:
     assert info == read_go_buildinfo(thin)
     with pytest.raises(ExecutableError):
         read_go_buildinfo(fat[: offset + 100])
+
+
+def test_elf_without_section_table_is_searched_by_segment() -> None:
+    data = bytearray((GO / "hello-linux-amd64").read_bytes())
+    struct.pack_into("<Q", data, 40, 0)  # e_shoff
+    struct.pack_into("<HHH", data, 58, 0, 0, 0)  # e_shentsize, e_shnum, e_shstrndx
+    assert read_go_buildinfo(bytes(data)) == read_go_buildinfo(GO / "hello-linux-amd64")
