@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -13,9 +14,13 @@ if TYPE_CHECKING:
 
 # Reference answers come from another process: no per-example deadline, and session
 # fixtures are fine to share across examples.
+# STOCKADE_FUZZ_SCALE=10 runs ten times as many examples (for a longer hunt by hand).
+_SCALE = float(os.environ.get("STOCKADE_FUZZ_SCALE", "1"))
+
+
 def reference_settings(max_examples: int) -> settings:
     return settings(
-        max_examples=max_examples,
+        max_examples=max(1, int(max_examples * _SCALE)),
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )

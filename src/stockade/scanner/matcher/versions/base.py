@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from stockade.scanner.matcher.errors import InvalidRangeError, InvalidVersionError
@@ -66,6 +67,10 @@ class VersionScheme(Protocol):
 
         Raises :class:`InvalidRangeError` for a spec it cannot read.
         """
+        ...
+
+    def __hash__(self) -> int:
+        """Schemes are stateless singletons, hashable so parsed ranges can be cached."""
         ...
 
 
@@ -176,29 +181,45 @@ def comparators_satisfied(scheme: VersionScheme, version: str, spec: str) -> boo
     """Evaluate a comparator list such as ``">= 1.2, < 1.4.1"`` or ``"< 2 || = 3.1"``.
 
     ``,`` joins comparators that must all hold; ``||`` joins alternatives. A bare version
-    means equality. Versions are compared with ``scheme``.
+    means equality. Versions are compared with ``scheme``; the whole spec is read (and
+    rejected with :class:`InvalidRangeError` if any part is unreadable) before evaluating.
     """
+    vkey = scheme.key(version)
+    return any(
+        all(_holds(op, vkey, bound) for op, bound in alternative)
+        for alternative in _parse_comparators(scheme, spec)
+    )
+
+
+Comparator = tuple[str, SortKey]
+
+
+@lru_cache(maxsize=8192)
+def _parse_comparators(scheme: VersionScheme, spec: str) -> tuple[tuple[Comparator, ...], ...]:
     if not spec.strip():
         raise InvalidRangeError(scheme.name, spec, "it is empty")
-    vkey = scheme.key(version)
+    alternatives: list[tuple[Comparator, ...]] = []
     for alternative in spec.split("||"):
-        parts = [p for p in alternative.split(",")]
-        if not all(p.strip() for p in parts):
-            raise InvalidRangeError(scheme.name, spec, "it has an empty comparator")
-        if all(_comparator_holds(scheme, vkey, part, spec) for part in parts):
-            return True
-    return False
+        comparators: list[Comparator] = []
+        for part in alternative.split(","):
+            match = _COMPARATOR.match(part)
+            if match is None:
+                reason = (
+                    f"cannot read comparator {part.strip()!r}"
+                    if part.strip()
+                    else ("it has an empty comparator")
+                )
+                raise InvalidRangeError(scheme.name, spec, reason)
+            try:
+                bound = scheme.key(match.group(2))
+            except InvalidVersionError as exc:
+                raise InvalidRangeError(scheme.name, spec, str(exc)) from exc
+            comparators.append((match.group(1) or "=", bound))
+        alternatives.append(tuple(comparators))
+    return tuple(alternatives)
 
 
-def _comparator_holds(scheme: VersionScheme, vkey: SortKey, part: str, spec: str) -> bool:
-    match = _COMPARATOR.match(part)
-    if match is None:
-        raise InvalidRangeError(scheme.name, spec, f"cannot read comparator {part.strip()!r}")
-    op = match.group(1) or "="
-    try:
-        other = scheme.key(match.group(2))
-    except InvalidVersionError as exc:
-        raise InvalidRangeError(scheme.name, spec, str(exc)) from exc
+def _holds(op: str, vkey: SortKey, other: SortKey) -> bool:
     lt, gt = vkey < other, other < vkey
     if op in ("=", "=="):
         return not lt and not gt

@@ -16,6 +16,7 @@ numbers. The key below encodes exactly that as nested tuples:
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from stockade.scanner.matcher.errors import InvalidVersionError
@@ -44,18 +45,17 @@ def _weight(c: str) -> int:
     return ord(c) + 256
 
 
+_WEIGHTS = {c: _weight(c) for c in _UPSTREAM_OK | _REVISION_OK if not c.isdigit()}
+_RUNS = re.compile(r"([^0-9]*)([0-9]*)")
+
+
 def _part_key(text: str) -> Part:
-    pairs: list[Pair] = []
-    i, n = 0, len(text)
-    while i < n:
-        start = i
-        while i < n and not text[i].isdigit():
-            i += 1
-        run = (*(_weight(c) for c in text[start:i]), 0)
-        start = i
-        while i < n and text[i].isdigit():
-            i += 1
-        pairs.append((run, int(text[start:i]) if i > start else 0))
+    weights = _WEIGHTS
+    pairs: list[Pair] = [
+        ((*(weights[c] for c in run), 0), int(digits) if digits else 0)
+        for run, digits in _RUNS.findall(text)
+        if run or digits
+    ]
     # Encode against padding: a pair equal to "nothing" only counts towards the next real
     # pair, which records how many came before it and on which side of "nothing" it is.
     items: list[Item] = []
