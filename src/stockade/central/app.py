@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from stockade import __version__
 from stockade.central.api import (
     access,
+    alerts,
     apitokens,
     audit,
     auth,
@@ -67,7 +68,18 @@ def create_app(central: Central) -> FastAPI:
     )
     app.state.central = central
     install_error_handlers(app)
-    for module in (system, auth, apitokens, access, inventory, policies, detect, search, audit):
+    for module in (
+        system,
+        auth,
+        apitokens,
+        access,
+        inventory,
+        policies,
+        detect,
+        alerts,
+        search,
+        audit,
+    ):
         app.include_router(module.router)
 
     assets = _swagger_assets()

@@ -32,6 +32,7 @@ from stockade.central.secrets import (
     load_or_create_master_key,
 )
 from stockade.central.store.access import AccessStore, seed_builtins
+from stockade.central.store.alerts import AlertStore
 from stockade.central.store.audit import AuditStore
 from stockade.central.store.policies import PolicyStore, seed_default_policies
 from stockade.central.store.tokens import TokenStore
@@ -86,6 +87,7 @@ class Central:
     tokens: TokenStore
     audit: AuditStore
     policies: PolicyStore
+    alerts: AlertStore
     token_provider: TokenProvider
     authenticator: Authenticator
     version: str = __version__
@@ -138,6 +140,7 @@ class Central:
             tokens,
             AuditStore(db),
             PolicyStore(db),
+            AlertStore(db),
             token_provider,
             authenticator,
             embedded=embedded,

@@ -88,12 +88,15 @@ class PatchBody(BaseModel):
 )
 async def patch_policy(policy_id: str, body: PatchBody, c: CentralDep) -> dict[str, Any]:
     await c.policies.set_disabled(policy_id, body.disabled)
+    if body.disabled:
+        await c.alerts.policy_withdrawn(policy_id)
     return {}
 
 
 @router.delete("/v1/policies/{policy_id}", dependencies=[writer(RESOURCE)])
 async def delete_policy(policy_id: str, c: CentralDep) -> dict[str, Any]:
     await c.policies.delete(policy_id)
+    await c.alerts.policy_withdrawn(policy_id)
     return {}
 
 

@@ -95,4 +95,52 @@ POLICIES = SearchResource(
     default_sort="Policy",
 )
 
-SEARCHABLE: tuple[SearchResource, ...] = (CLUSTERS, NAMESPACES, DEPLOYMENTS, POLICIES)
+ALERTS = SearchResource(
+    category="ALERTS",
+    table=S("alerts a"),
+    id_column=S("a.id"),
+    name_column=S("a.policy_name"),
+    fields=(
+        SearchField("Policy", S("a.policy_name")),
+        SearchField("Policy ID", S("a.policy_id")),
+        SearchField(
+            "Severity",
+            S("a.severity"),
+            Kind.ENUM,
+            enum_values=("LOW_SEVERITY", "MEDIUM_SEVERITY", "HIGH_SEVERITY", "CRITICAL_SEVERITY"),
+        ),
+        SearchField("Category", S("array_to_string(a.categories, ',')"), sortable=False),
+        SearchField(
+            "Lifecycle Stage",
+            S("a.lifecycle_stage"),
+            Kind.ENUM,
+            enum_values=("BUILD", "DEPLOY", "RUNTIME"),
+        ),
+        SearchField(
+            "Violation State",
+            S("a.state"),
+            Kind.ENUM,
+            enum_values=("ACTIVE", "ATTEMPTED", "RESOLVED"),
+        ),
+        SearchField("Violation Time", S("a.updated_at"), Kind.DATETIME),
+        SearchField("Cluster", S("a.cluster_name")),
+        SearchField("Cluster ID", S("a.cluster_id::text")),
+        SearchField("Namespace", S("a.namespace")),
+        SearchField("Deployment", S("a.deployment_name")),
+        SearchField("Deployment ID", S("a.deployment_id::text")),
+        SearchField("Image", S("a.image_name")),
+        SearchField("Enforcement", S("(a.enforcement IS NOT NULL)"), Kind.BOOLEAN),
+    ),
+    scope=ScopeColumns(cluster_id=S("a.cluster_id"), namespace=S("a.namespace")),
+    permission="Alert",
+    location=S("a.cluster_name || '/' || a.namespace || '/' || a.deployment_name"),
+    default_sort="Violation Time",
+)
+
+SEARCHABLE: tuple[SearchResource, ...] = (
+    CLUSTERS,
+    NAMESPACES,
+    DEPLOYMENTS,
+    POLICIES,
+    ALERTS,
+)
