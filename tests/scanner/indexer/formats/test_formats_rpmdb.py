@@ -244,3 +244,18 @@ def test_zlib_is_the_ndb_checksum() -> None:
     blkoff, blkcnt = struct.unpack_from("<II", data, 32 + 8)
     start, end = blkoff * 16, (blkoff + blkcnt) * 16
     assert zlib.adler32(data[start : end - 12]) == struct.unpack_from("<I", data, end - 12)[0]
+
+
+def test_skip_bad_headers_keeps_the_good_ones(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "rpmdb.sqlite"
+    shutil.copy(RPM / "rpmdb.sqlite", path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE Packages SET blob = ? WHERE hnum = 1", (b"\0\0\0\1\0\0\0\0short",))
+    conn.close()
+    with pytest.raises(RpmHeaderError):
+        read_rpmdb(path)
+    got = read_rpmdb(path, skip_bad_headers=True)
+    assert len(got) == 5
+    assert "Skipped 1 malformed rpm header" in caplog.text

@@ -17,7 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from stockade.scanner.indexer.format_errors import FormatLimitError, RpmDatabaseError
+from stockade.scanner.indexer.format_errors import (
+    FormatLimitError,
+    RpmDatabaseError,
+    RpmHeaderError,
+)
 from stockade.scanner.indexer.rpmdb._source import DatabaseSource, load
 from stockade.scanner.indexer.rpmdb.bdb import is_bdb_hash, iter_bdb_blobs
 from stockade.scanner.indexer.rpmdb.header import RpmPackage, parse_header
@@ -68,41 +72,60 @@ def detect_format(data: bytes) -> RpmFormat | None:
     return None
 
 
-def read_rpmdb(source: DatabaseSource, *, with_files: bool = True) -> list[RpmPackage]:
-    """Every package in an rpm database, whichever backend wrote it."""
+def read_rpmdb(
+    source: DatabaseSource, *, with_files: bool = True, skip_bad_headers: bool = False
+) -> list[RpmPackage]:
+    """Every package in an rpm database, whichever backend wrote it.
+
+    A malformed header blob raises :class:`RpmHeaderError` (or :class:`FormatLimitError`)
+    unless ``skip_bad_headers`` is set, in which case it is logged and left out (damage to
+    the database structure itself always raises).
+    """
     if not isinstance(source, bytes | bytearray | memoryview) and Path(source).is_dir():
         for name in DB_FILE_NAMES:
             candidate = Path(source) / name
             if candidate.is_file():
-                return read_rpmdb(candidate, with_files=with_files)
+                return read_rpmdb(
+                    candidate, with_files=with_files, skip_bad_headers=skip_bad_headers
+                )
         raise RpmDatabaseError("The directory holds no rpm database.")
     data = load(source, "rpm database")
     fmt = detect_format(data)
     if fmt == "sqlite":
-        return _packages(iter_sqlite_blobs(data), with_files)
-    if fmt == "ndb":
-        return _packages(iter_ndb_blobs(data), with_files)
-    if fmt == "bdb":
-        return _packages(iter_bdb_blobs(data), with_files)
-    raise RpmDatabaseError("The file is not an rpm database of a known format.")
+        blobs = iter_sqlite_blobs(data)
+    elif fmt == "ndb":
+        blobs = iter_ndb_blobs(data)
+    elif fmt == "bdb":
+        blobs = iter_bdb_blobs(data)
+    else:
+        raise RpmDatabaseError("The file is not an rpm database of a known format.")
+    return _packages(blobs, with_files, skip_bad_headers)
 
 
 def read_sqlite(source: DatabaseSource, *, with_files: bool = True) -> list[RpmPackage]:
-    return _packages(iter_sqlite_blobs(source), with_files)
+    return _packages(iter_sqlite_blobs(source), with_files, False)
 
 
 def read_bdb(source: DatabaseSource, *, with_files: bool = True) -> list[RpmPackage]:
-    return _packages(iter_bdb_blobs(source), with_files)
+    return _packages(iter_bdb_blobs(source), with_files, False)
 
 
 def read_ndb(source: DatabaseSource, *, with_files: bool = True) -> list[RpmPackage]:
-    return _packages(iter_ndb_blobs(source), with_files)
+    return _packages(iter_ndb_blobs(source), with_files, False)
 
 
-def _packages(blobs: Iterator[bytes], with_files: bool) -> list[RpmPackage]:
+def _packages(blobs: Iterator[bytes], with_files: bool, skip_bad: bool) -> list[RpmPackage]:
     out: list[RpmPackage] = []
+    skipped = 0
     for blob in blobs:
-        if len(out) >= MAX_PACKAGES:
+        if len(out) + skipped >= MAX_PACKAGES:
             raise FormatLimitError("The rpm database holds more packages than allowed.")
-        out.append(parse_header(blob, with_files=with_files))
+        try:
+            out.append(parse_header(blob, with_files=with_files))
+        except (RpmHeaderError, FormatLimitError):
+            if not skip_bad:
+                raise
+            skipped += 1
+    if skipped:
+        logger.warning("Skipped %d malformed rpm header(s); read %d package(s).", skipped, len(out))
     return out
