@@ -9,25 +9,44 @@ Scanner DB. Exit codes: 0 indexed, 2 usage, 3 the image could not be read.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 
 import click
 
-from stockade.cli import bundle_cmds
 from stockade.core.errors import ConfigError
 from stockade.model.index_report import IndexReport, report_to_dict
 from stockade.scanner.indexer.engine import Indexer
 from stockade.scanner.indexer.errors import ImageSourceError
 from stockade.scanner.indexer.image import Platform
 from stockade.scanner.indexer.registry import RegistryOptions, parse_reference
-from stockade.scanner.indexer.sbom import to_cyclonedx, to_spdx
 from stockade.scanner.indexer.sources import open_source
 from stockade.scanner.indexer.store import PostgresStore
 
+# Commands other modules define, loaded only when used (they import the Matcher, and the SBOM
+# libraries are slow to import), so ``stockade scanner index`` starts fast.
+_LAZY: dict[str, tuple[str, str]] = {
+    "update": ("stockade.cli.bundle_cmds", "update"),
+    "bundle": ("stockade.cli.bundle_cmds", "bundle"),
+}
 
-@click.group("scanner")
+
+class _ScannerGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _LAZY and cmd_name not in self.commands:
+            module, attr = _LAZY[cmd_name]
+            cmd = getattr(importlib.import_module(module), attr, None)
+            if isinstance(cmd, click.Command):
+                self.add_command(cmd, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group("scanner", cls=_ScannerGroup)
 def command() -> None:
     """Scanner: index images and keep vulnerability data current."""
 
@@ -100,10 +119,9 @@ def index(
 def render(report: IndexReport, output: str) -> str:
     if output == "json":
         return json.dumps(report_to_dict(report), indent=2)
-    if output == "spdx-json":
-        return to_spdx(report)
-    if output == "cyclonedx-json":
-        return to_cyclonedx(report)
+    if output in ("spdx-json", "cyclonedx-json"):
+        sbom = importlib.import_module("stockade.scanner.indexer.sbom")
+        return str(sbom.to_spdx(report) if output == "spdx-json" else sbom.to_cyclonedx(report))
     return _table(report)
 
 
@@ -129,14 +147,3 @@ def _table(report: IndexReport) -> str:
             "  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4]
         )
     return "\n".join(lines)
-
-
-def _add_matcher_commands() -> None:
-    """The Matcher's ``update`` and ``bundle`` commands live in their own module."""
-    for name in ("update", "bundle"):
-        cmd = getattr(bundle_cmds, name, None)
-        if isinstance(cmd, click.Command):
-            command.add_command(cmd, name)
-
-
-_add_matcher_commands()

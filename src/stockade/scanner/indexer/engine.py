@@ -23,7 +23,7 @@ import logging
 import tarfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from stockade.model.index_report import (
     Distribution,
@@ -60,7 +60,9 @@ from stockade.scanner.indexer.layer import (
     resolve_symlinks,
 )
 from stockade.scanner.indexer.layer import read_layer as _read_layer
-from stockade.scanner.indexer.store import IndexStore, LayerKey
+
+if TYPE_CHECKING:
+    from stockade.scanner.indexer.store import IndexStore, LayerKey
 
 logger = logging.getLogger(__name__)
 
