@@ -168,3 +168,10 @@ def test_apk_dpkg_ruby_dotnet_npm_lock(tmp_path: Path) -> None:
     assert _by(report, Ecosystem.NUGET) == {"App": "1.0.0", "Newtonsoft.Json": "12.0.1"}
     assert _by(report, Ecosystem.NPM) == {"@scope/a": "1.0.0", "b": "2.0.0"}
     assert "pkg:npm/%40scope/a@1.0.0" in {p.purl for p in report.packages}
+
+
+def test_binary_replaced_by_a_non_go_binary_drops_its_modules(tmp_path: Path) -> None:
+    go = (FIXTURES / "go" / "hello-linux-amd64").read_bytes()
+    plain_elf = b"\x7fELF" + bytes(4096)
+    report = _index(tmp_path, {"usr/bin/hello": Exe(go)}, {"usr/bin/hello": Exe(plain_elf)})
+    assert [p for p in report.packages if p.ecosystem is Ecosystem.GOLANG] == []

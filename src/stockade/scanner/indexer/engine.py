@@ -207,7 +207,7 @@ class Indexer:
                     diff_id=item.diff_id,
                     where=where,
                     limits=self.limits,
-                    executables=any(getattr(a, "executables", False) for a in missing),
+                    executables=tuple(m for a in missing for m in getattr(a, "binary_markers", ())),
                 )
                 if verifying is not None:
                     verifying.drain()
@@ -238,16 +238,16 @@ class Indexer:
 
     def _run(self, analyser: AnyAnalyser, contents: LayerContents) -> dict[str, list[object]]:
         pattern = self._patterns[analyser.name]
-        binaries = contents.executables if getattr(analyser, "executables", False) else set()
+        binaries = contents.executables if getattr(analyser, "binary_markers", ()) else set()
         files = {p: d for p, d in contents.files.items() if p in binaries or pattern.fullmatch(p)}
-        if not files:
+        if not files and not binaries:
             return {}
         try:
-            found = analyser.analyse(files)
+            found = analyser.analyse(files) if files else {}
         except Exception:  # one broken file must not lose the image: log and record nothing
             logger.exception("analyser %s failed", analyser.name)
             found = {}
-        out: dict[str, list[object]] = {p: [] for p in files}
+        out: dict[str, list[object]] = {p: [] for p in (*files, *binaries)}
         for path, items in found.items():
             out[path] = [_to_plain(x) for x in items]
         return out

@@ -78,7 +78,7 @@ class LayerContents:
     whiteouts: list[str] = field(default_factory=list)  # paths removed from lower layers
     opaque_dirs: list[str] = field(default_factory=list)  # dirs whose lower content is hidden
     symlinks: dict[str, str] = field(default_factory=dict)  # path -> link target
-    executables: set[str] = field(default_factory=set)  # kept files that are binaries
+    executables: set[str] = field(default_factory=set)  # binaries seen (kept or not)
     entries: int = 0
     uncompressed_bytes: int = 0
 
@@ -245,14 +245,15 @@ def read_layer(
     diff_id: str,
     where: str,
     limits: Limits = DEFAULT_LIMITS,
-    executables: bool = False,
+    executables: tuple[bytes, ...] = (),
 ) -> LayerContents:
     """Stream one layer blob; keep the files ``want`` accepts. ``where`` prefixes messages.
 
     ``want(path, info)`` is called for regular files and hard links only, with the normalised
     path. The layer's uncompressed digest must equal ``diff_id`` (unless ``diff_id`` is '').
-    With ``executables``, every file with an execute bit that starts like an ELF, PE or Mach-O
-    binary is kept too (and listed in ``executables``); others are skipped after 4 bytes.
+    With ``executables`` (byte markers, e.g. Go's build-info magic), a file with an execute bit
+    that starts like an ELF, PE or Mach-O binary and contains one of the markers is kept too
+    (and listed in ``executables``); other files are dropped after 4 bytes or one scan.
     """
     counted = _Counted(blob, limits, where)
     stream = _Decompressed(counted, limits, where)
@@ -318,6 +319,9 @@ def read_layer(
             data = head + fh.read()
             if len(data) != info.size:
                 raise CorruptLayerError(f"{where}: the layer is truncated (in {path}).")
+            if binary and not any(marker in data for marker in executables):
+                out.executables.add(path)  # recorded (it masks lower layers), not kept
+                continue
             out.files[path] = data
             if binary:
                 out.executables.add(path)

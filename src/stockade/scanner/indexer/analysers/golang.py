@@ -17,7 +17,8 @@ class GoAnalyser:
     name = "go"
     version = "1"
     patterns: tuple[str, ...] = ()
-    executables = True  # sees every ELF / PE / Mach-O file in the layer
+    # binaries are handed over only when they contain this (checked while streaming)
+    binary_markers = (gobinary.MAGIC,)
 
     def analyse(self, files: Files) -> dict[str, list[Package]]:
         return {path: self.parse(path, data) for path, data in files.items()}

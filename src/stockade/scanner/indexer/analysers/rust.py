@@ -17,7 +17,8 @@ class RustAnalyser:
     name = "rust"
     version = "1"
     patterns: tuple[str, ...] = ()
-    executables = True
+    # binaries are handed over only when they contain this (checked while streaming)
+    binary_markers = (b".dep-v0",)
 
     def analyse(self, files: Files) -> dict[str, list[Package]]:
         return {path: self.parse(path, data) for path, data in files.items()}
