@@ -22,6 +22,7 @@ import io
 import logging
 import os
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -141,7 +142,7 @@ def _walk(fh: BinaryIO, path: str, depth: int, budget: _Budget, out: list[JavaAr
                 elif name.endswith("/pom.properties") and "META-INF/maven/" in name:
                     text = _read_member(zf, info, limits.max_member_bytes, budget)
                     poms.append((name, parse_properties(text)))
-                elif not info.is_dir() and name.lower().endswith(ARCHIVE_SUFFIXES):
+                elif name.lower().endswith(ARCHIVE_SUFFIXES):  # (ZipInfo.is_dir fails on "")
                     nested.append(info)
             out.extend(identify(path, parse_manifest(manifest_text), poms))
             if depth >= limits.max_depth:
@@ -166,7 +167,7 @@ def _walk(fh: BinaryIO, path: str, depth: int, budget: _Budget, out: list[JavaAr
         ) from exc
     except RuntimeError as exc:  # encrypted members
         raise JavaArchiveError(f"The Java archive {_short(path)} has encrypted members.") from exc
-    except ValueError as exc:
+    except (ValueError, IndexError, struct.error) as exc:  # zipfile's own parsing slips
         raise JavaArchiveError(f"The Java archive {_short(path)} is malformed.") from exc
     except OSError as exc:
         raise JavaArchiveError(f"The Java archive {_short(path)} cannot be read.") from exc

@@ -199,3 +199,11 @@ def test_broken_nested_archive_names_its_path() -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(JavaArchiveError):
         read_java_archive(tmp_path / "nope.jar")
+
+
+def test_member_name_cut_to_nothing_by_a_nul_byte() -> None:
+    # zipfile truncates names at NUL; an empty name made ZipInfo.is_dir() raise IndexError.
+    data = bytearray(_zip({"Xlib/a-1.0.jar": _zip({"x": b"1"}), "META-INF/MANIFEST.MF": b""}))
+    for at in [i for i in range(len(data)) if data[i : i + 14] == b"Xlib/a-1.0.jar"]:
+        data[at] = 0
+    assert read_java_archive(bytes(data), "nul.jar") == []
