@@ -81,7 +81,7 @@ _DEBIAN_CODENAMES = {
     "12": "bookworm",
     "13": "trixie",
 }
-_ENRICHMENT = ("nvd", "cisa-kev", "epss")
+_ADVISORY_CACHE = 200_000
 
 
 class ReportStatus(enum.StrEnum):
@@ -97,14 +97,11 @@ class OsStatus(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
-    """One vulnerability in one package, with every id and source that names it."""
+class Advisory:
+    """What the sources say about one vulnerability, all of its ids merged."""
 
     id: str
     aliases: tuple[str, ...]
-    package: str
-    version: str
-    ecosystem: str  # OSV ecosystem, or the distribution for OS packages
     fixed_version: str
     state: FixState
     severity: Severity
@@ -121,6 +118,52 @@ class Finding:
     @property
     def ids(self) -> tuple[str, ...]:
         return (self.id, *self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One vulnerability (``advisory``) in one package of the image."""
+
+    package: str
+    version: str
+    ecosystem: str  # OSV ecosystem, or the distribution for OS packages
+    advisory: Advisory
+
+    @property
+    def id(self) -> str:
+        return self.advisory.id
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return self.advisory.aliases
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return self.advisory.ids
+
+    @property
+    def fixed_version(self) -> str:
+        return self.advisory.fixed_version
+
+    @property
+    def state(self) -> FixState:
+        return self.advisory.state
+
+    @property
+    def severity(self) -> Severity:
+        return self.advisory.severity
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return self.advisory.sources
+
+    @property
+    def known_exploited(self) -> KnownExploited | None:
+        return self.advisory.known_exploited
+
+    @property
+    def epss(self) -> Epss | None:
+        return self.advisory.epss
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +215,7 @@ class Matcher:
         self._enrich: dict[str, list[Vulnerability]] = defaultdict(list)
         self._releases: set[tuple[str, str]] = set()
         self._ecosystems: set[str] = set()
+        self._advisories: dict[tuple[int, ...], Advisory] = {}
         self.count = 0
         for rec in records:
             self.count += 1
@@ -268,7 +312,7 @@ class Matcher:
             for name, version in names.items():
                 candidates.extend((r, version) for r in self._os.get((dist, release, name), ()))
         hits = [r for r, v in candidates if _affected(r, v, scheme)]
-        return _group(pkg, dist, hits, self._enrich)
+        return self._group(pkg, dist, hits)
 
     def _language_package(self, pkg: Package, eco: str) -> list[Finding]:
         name = pkg.name
@@ -281,7 +325,30 @@ class Matcher:
                 continue
             if _affected(rec, pkg.version, scheme):
                 hits.append(rec)
-        return _group(pkg, eco, hits, self._enrich)
+        return self._group(pkg, eco, hits)
+
+    def _group(self, pkg: Package, where: str, hits: Sequence[Vulnerability]) -> list[Finding]:
+        """Merge the records that share any id into one finding each.
+
+        The advisory part of a finding (ids, severity, scores, links, enrichment) is cached
+        per group of records, so a warm Matcher builds it once per advisory set.
+        """
+        if not hits:
+            return []
+        if len(hits) == 1:
+            groups: list[list[Vulnerability]] = [list(hits)]
+        else:
+            groups = _merge_by_ids(hits)
+        out = []
+        for recs in groups:
+            key = tuple(id(r) for r in recs)
+            advisory = self._advisories.get(key)
+            if advisory is None:
+                if len(self._advisories) > _ADVISORY_CACHE:
+                    self._advisories.clear()
+                advisory = self._advisories[key] = _advisory(recs, self._enrich)
+            out.append(Finding(pkg.name, pkg.version, where, advisory))
+        return out
 
 
 def _affected(rec: Vulnerability, version: str, scheme: VersionScheme) -> bool:
@@ -312,15 +379,7 @@ def _affected(rec: Vulnerability, version: str, scheme: VersionScheme) -> bool:
     return False
 
 
-def _group(
-    pkg: Package,
-    where: str,
-    hits: Sequence[Vulnerability],
-    enrich: dict[str, list[Vulnerability]],
-) -> list[Finding]:
-    """Merge the records that share any id into one finding each."""
-    if not hits:
-        return []
+def _merge_by_ids(hits: Sequence[Vulnerability]) -> list[list[Vulnerability]]:
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -337,12 +396,11 @@ def _group(
     groups: dict[str, list[Vulnerability]] = defaultdict(list)
     for rec in hits:
         groups[find(rec.id)].append(rec)
-    return [_finding(pkg, where, recs, enrich) for recs in groups.values()]
+    return list(groups.values())
 
 
-def _finding(
-    pkg: Package, where: str, recs: list[Vulnerability], enrich: dict[str, list[Vulnerability]]
-) -> Finding:
+def _advisory(recs: list[Vulnerability], enrich: dict[str, list[Vulnerability]]) -> Advisory:
+    """What these records (sharing ids) say together, with the CVEs' enrichment."""
     ids = list(dict.fromkeys(i for r in recs for i in r.all_ids))
     primary = next((i for i in ids if not i.startswith("CVE-")), ids[0])
     extra = [e for i in ids if i.startswith("CVE-") for e in enrich.get(i, ())]
@@ -364,12 +422,9 @@ def _finding(
         if fixed
         else next((r.state for r in recs if r.state is not FixState.FIXED), FixState.NOT_FIXED)
     )
-    return Finding(
+    return Advisory(
         id=primary,
         aliases=tuple(i for i in ids if i != primary),
-        package=pkg.name,
-        version=pkg.version,
-        ecosystem=where,
         fixed_version=fixed,
         state=state,
         severity=severity,

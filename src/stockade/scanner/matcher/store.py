@@ -160,12 +160,15 @@ class VulnerabilityStore:
 
     def records(self, source: str | None = None) -> Iterator[Vulnerability]:
         """Every stored record (of one source), streamed with a server-side cursor."""
+        # jsonb travels as text and is decoded here: several times faster than the driver's
+        # per-value jsonb loader for tens of thousands of rows
         with self._connect() as conn, conn.cursor(name="vuln_export") as cur:
+            cur.itersize = 2000
             if source is None:
-                cur.execute("SELECT record FROM vulnerability ORDER BY source, id, package")
+                cur.execute("SELECT record::text FROM vulnerability ORDER BY source, id, package")
             else:
                 cur.execute(
-                    "SELECT record FROM vulnerability WHERE source = %s ORDER BY id, package",
+                    "SELECT record::text FROM vulnerability WHERE source = %s ORDER BY id, package",
                     (source,),
                 )
             for (record,) in cur:
@@ -183,12 +186,14 @@ class VulnerabilityStore:
         with self._connect() as conn:
             if ecosystem:
                 rows = conn.execute(
-                    "SELECT record FROM vulnerability WHERE ecosystem = %s AND package = ANY(%s)",
+                    "SELECT record::text FROM vulnerability WHERE ecosystem = %s "
+                    "AND package = ANY(%s)",
                     (ecosystem, list(packages)),
                 ).fetchall()
             else:
                 rows = conn.execute(
-                    "SELECT record FROM vulnerability WHERE distribution = %s AND release = %s "
+                    "SELECT record::text FROM vulnerability WHERE distribution = %s "
+                    "AND release = %s "
                     "AND package = ANY(%s)",
                     (distribution, release, list(packages)),
                 ).fetchall()
