@@ -21,8 +21,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import posixpath
+import queue
 import re
 import tarfile
+import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -128,6 +130,7 @@ class _Decompressed:
         self.total = 0
         self._buf = b""
         self._pos = 0
+        self._thread: threading.Thread | None = None
         head = counted.read(4)
         self._pending = head
         self._gzip: zlib._Decompress | None = None
@@ -220,10 +223,48 @@ class _Decompressed:
         self._buf, self._pos = joined, n
         return joined[:n]
 
+    def start(self) -> None:
+        """Read and decompress in a helper thread (zlib, zstd and hashlib release the GIL),
+        so that decompression overlaps the tar walk on another core."""
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=8)
+        self._stop = threading.Event()
+
+        def produce() -> None:
+            while not self._stop.is_set():
+                try:
+                    item: bytes | BaseException = self._more()
+                except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+                    item = exc
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if not isinstance(item, bytes) or not item:
+                    return
+
+        self._thread = threading.Thread(target=produce, name="layer-decompress", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+
+    def _pull(self) -> bytes:
+        if self._thread is None:
+            return self._more()
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
     def _next(self) -> bytes:
         if self._eof:
             return b""
-        chunk = self._more()
+        chunk = self._pull()
         if not chunk:
             self._eof = True
             return b""
@@ -257,6 +298,21 @@ def read_layer(
     """
     counted = _Counted(blob, limits, where)
     stream = _Decompressed(counted, limits, where)
+    stream.start()
+    try:
+        return _walk(stream, want, diff_id, where, limits, executables)
+    finally:
+        stream.stop()
+
+
+def _walk(
+    stream: _Decompressed,
+    want: Want,
+    diff_id: str,
+    where: str,
+    limits: Limits,
+    executables: tuple[bytes, ...],
+) -> LayerContents:
     out = LayerContents()
     try:
         tar = tarfile.open(fileobj=stream, mode="r|", ignore_zeros=False)  # type: ignore[call-overload]  # noqa: SIM115
