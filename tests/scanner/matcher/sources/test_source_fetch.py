@@ -212,3 +212,50 @@ def test_ubuntu_oval_bz2_online(tmp_path: Path, feed_server: Server) -> None:
 def test_manual_source_has_no_upstream(tmp_path: Path) -> None:
     with pytest.raises(FetchError, match="no upstream"):
         make_updater("manual").fetch("", tmp_path)
+
+
+def _serve_txtar(txtar: Path, root: Path) -> None:
+    """Lay out the files of a txtar archive (``-- /path [header:value ...] --`` sections)."""
+    current: Path | None = None
+    chunks: dict[Path, list[str]] = {}
+    for line in txtar.read_text().splitlines(keepends=True):
+        if line.startswith("-- /") and line.rstrip().endswith("--"):
+            current = root / line[4:].rstrip()[:-2].split()[0]
+            chunks[current] = []
+        elif current is not None:
+            chunks[current].append(line)
+    for path, lines in chunks.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(lines))
+
+
+def test_redhat_vex_archive_changes_and_deletions(tmp_path: Path, feed_server: Server) -> None:
+    testdata = CLAIRCORE / "rhel/vex/testdata"
+    root = tmp_path / "srv"
+    root.mkdir()
+    _serve_txtar(testdata / "server.txtar", root)
+    shutil.copy(testdata / "server/csaf_vex_2023-10-31.tar.zst", root)
+    srv = feed_server(root)
+    updater = make_updater("redhat-vex", base_url=srv.url)
+    first, _ = _fetch_twice(updater, tmp_path)
+    docs = sorted(p.relative_to(first.path).as_posix() for p in first.path.rglob("*.json"))
+    # five documents from the archive, plus 2023-0118 changed after it (2023-0030 is listed
+    # as changed but no longer served)
+    assert docs == [
+        "2023/cve-2023-0030.json",
+        "2023/cve-2023-0044.json",
+        "2023/cve-2023-0045.json",
+        "2023/cve-2023-0049.json",
+        "2023/cve-2023-0051.json",
+        "2023/cve-2023-0118.json",
+    ]
+    served = (root / "2023/cve-2023-0044.json").read_bytes()
+    assert (first.path / "2023/cve-2023-0044.json").read_bytes() == served  # the newer copy
+    records = list(updater.parse(first.path))
+    assert "CVE-2023-0118" in {r.id for r in records}
+    assert "CVE-2023-0044" not in {r.id for r in records}  # Quarkus only: no rpm packages
+    assert [p for p, code in srv.requests if code == 304] == [
+        "/archive_latest.txt",
+        "/changes.csv",
+        "/deletions.csv",
+    ]

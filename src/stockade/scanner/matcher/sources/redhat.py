@@ -2,21 +2,31 @@
 
 The product tree names products (with a CPE each) and package versions (with a purl); each
 relationship joins a package to a product under a combined id ``<product>:<package>``.
-``product_status.fixed`` ids give the fixed package version per product CPE;
-``known_affected`` ids (a package with no version) mean affected without a fix, or "will not
-fix" when a ``no_fix_planned`` remediation names them. Only ``pkg:rpm`` packages are kept.
-Records are keyed by CPE, which is how Red Hat content is matched (by the repositories an
-image's packages came from), so ``release`` stays empty. Documents whose tracking status is
-``deleted`` produce nothing.
+``product_status.fixed`` ids give the fixed package version per product CPE; ``known_affected``
+ids (a package with no version) mean affected without a fix, or "will not fix" when a
+``no_fix_planned`` remediation names them. Only ``pkg:rpm`` packages are kept. Online,
+``archive_latest.txt`` names the latest full archive (``csaf_vex_<date>.tar.zst``),
+``changes.csv`` lists documents changed since (fetched one by one) and ``deletions.csv``
+documents withdrawn; the three index files carry the validators, so an unchanged upstream costs
+three conditional requests. Records are keyed by CPE, which is how Red Hat content is matched
+(by the repositories an image's packages came from), so ``release`` stays empty. Documents
+whose tracking status is ``deleted`` produce nothing.
 """
 
 from __future__ import annotations
 
+import csv
+import logging
 import re
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import httpx
+import zstandard
+
+from stockade.core.redact import redact
 from stockade.model.vulnerability import (
     AffectedRange,
     Cvss,
@@ -27,6 +37,9 @@ from stockade.model.vulnerability import (
 from stockade.scanner.matcher.sources.base import (
     Download,
     FeedUpdater,
+    Fetched,
+    FetchResult,
+    Unchanged,
     expect_dict,
     expect_list,
     expect_str,
@@ -36,6 +49,9 @@ from stockade.scanner.matcher.sources.base import (
     rel,
 )
 from stockade.scanner.matcher.sources.cvss import parse_vector
+from stockade.scanner.matcher.sources.errors import FetchError, ParseError
+
+logger = logging.getLogger(__name__)
 
 _NEVRA = re.compile(
     r"^(?P<name>.+)-(?P<epoch>\d+):(?P<version>[^-]+)-(?P<release>.+)\.(?P<arch>[^.]+)$"
@@ -47,9 +63,80 @@ class RedHatVexUpdater(FeedUpdater):
     URL = "https://security.access.redhat.com/data/csaf/v2/vex"
 
     def downloads(self) -> list[Download]:
-        # The full archive is named in archive_latest.txt; fetching it is left to a
-        # two-step fetch (see report). Default: the latest archive by its stable alias.
-        return [Download(f"{self.base_url}/archive_latest.tar.zst", "vex.tar.zst", extract=True)]
+        # the three index files; the archive and changed documents follow from them
+        return [
+            Download(f"{self.base_url}/archive_latest.txt", "archive_latest.txt"),
+            Download(f"{self.base_url}/changes.csv", "changes.csv"),
+            Download(f"{self.base_url}/deletions.csv", "deletions.csv"),
+        ]
+
+    def _fetch_online(self, fingerprint: str, workdir: Path) -> FetchResult:
+        """Index files with validators; when any changed: the latest archive, then every
+        document changed after it, minus the deleted ones."""
+        index = super()._fetch_online(fingerprint, workdir / "index")
+        if isinstance(index, Unchanged):
+            return index
+        archive = (index.path / "archive_latest.txt").read_text().strip()
+        if not re.fullmatch(r"[\w.-]+\.tar\.zst", archive):
+            raise ParseError(self.name, "archive_latest.txt", "", f"unexpected name {archive!r}")
+        m = re.search(r"(\d{4}-\d{2}-\d{2})", archive)
+        archive_date = m.group(1) if m else ""
+        docs = workdir / "documents"
+        docs.mkdir(parents=True, exist_ok=True)
+        client = self._client or httpx.Client(timeout=self._timeout, follow_redirects=True)
+        try:
+            self._unpack_archive(client, f"{self.base_url}/{archive}", docs)
+            for rel_path, stamp in _csv_pairs(self.name, index.path / "changes.csv"):
+                if stamp[:10] > archive_date:
+                    self._download_document(client, rel_path, docs)
+        finally:
+            if self._client is None:
+                client.close()
+        for rel_path, _stamp in _csv_pairs(self.name, index.path / "deletions.csv"):
+            target = (docs / rel_path).resolve()
+            if target.is_relative_to(docs.resolve()) and target.is_file():
+                target.unlink()
+        return Fetched(docs, index.fingerprint)
+
+    def _unpack_archive(self, client: httpx.Client, url: str, dest: Path) -> None:
+        try:
+            with client.stream("GET", url) as resp:
+                if resp.status_code != 200:
+                    raise FetchError(f"{self.name}: {redact(url)} answered HTTP {resp.status_code}")
+                raw = dest.parent / "archive.tar.zst"
+                with raw.open("wb") as out:
+                    for chunk in resp.iter_bytes():
+                        out.write(chunk)
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{self.name}: cannot fetch {redact(url)} ({exc})") from exc
+        try:
+            with (
+                raw.open("rb") as fh,
+                tarfile.open(
+                    fileobj=zstandard.ZstdDecompressor().stream_reader(fh), mode="r|"
+                ) as tf,
+            ):
+                tf.extractall(dest, filter="data")
+        except (tarfile.TarError, zstandard.ZstdError, OSError) as exc:
+            raise ParseError(self.name, raw.name, "", f"cannot unpack archive ({exc})") from exc
+        raw.unlink()
+
+    def _download_document(self, client: httpx.Client, rel_path: str, docs: Path) -> None:
+        target = (docs / rel_path).resolve()
+        if not target.is_relative_to(docs.resolve()) or not rel_path.endswith(".json"):
+            raise ParseError(self.name, "changes.csv", rel_path, "not a document path")
+        url = f"{self.base_url}/{rel_path}"
+        try:
+            resp = client.get(url)
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{self.name}: cannot fetch {redact(url)} ({exc})") from exc
+        if resp.status_code == 404:
+            logger.info("%s: %s listed as changed but gone", self.name, rel_path)
+            return
+        if resp.status_code != 200:
+            raise FetchError(f"{self.name}: {redact(url)} answered HTTP {resp.status_code}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(resp.content)
 
     def parse(self, path: Path) -> Iterator[Vulnerability]:
         for file in iter_files(path, "*.json"):
@@ -180,6 +267,19 @@ class RedHatVexUpdater(FeedUpdater):
                     links=(*extra, *links),
                     published=str(v.get("release_date", "")),
                 )
+
+
+def _csv_pairs(source: str, path: Path) -> list[tuple[str, str]]:
+    """Rows of changes.csv / deletions.csv: ("2023/cve-2023-0044.json", "2023-12-12T...")."""
+    out = []
+    with path.open(newline="") as fh:
+        for lineno, row in enumerate(csv.reader(fh), 1):
+            if not row:
+                continue
+            if len(row) != 2:
+                raise ParseError(source, path.name, f"line {lineno}", "expected path,timestamp")
+            out.append((row[0], row[1]))
+    return out
 
 
 def _walk(branches: list[object], cpes: dict[str, str], purls: dict[str, str]) -> None:
