@@ -106,11 +106,11 @@ def _read(exe: Executable) -> GoBuildInfo | None:
         pointer = True
     if not version:
         return None
-    if len(modinfo) >= 33 and modinfo[-17] == "\n":
-        modinfo = modinfo[16:-16]
-    path, main, deps, settings = parse_modinfo(modinfo)
+    if len(modinfo) >= 33 and modinfo[-17] == ord("\n"):
+        modinfo = modinfo[16:-16]  # the sentinels around the text (bytes, often not UTF-8)
+    path, main, deps, settings = parse_modinfo(modinfo.decode("utf-8", "replace"))
     return GoBuildInfo(
-        go_version=version,
+        go_version=version.decode("utf-8", "replace"),
         path=path,
         main=main,
         deps=deps,
@@ -144,7 +144,7 @@ def _find_header(exe: Executable) -> tuple[bytes, int] | None:
     return None
 
 
-def _uvarint_string(exe: Executable, pos: int) -> tuple[str, int]:
+def _uvarint_string(exe: Executable, pos: int) -> tuple[bytes, int]:
     """A uvarint-length-prefixed string at file offset ``pos``, and the offset after it."""
     prefix = exe.reader.read_upto(pos, 10)
     length = 0
@@ -162,25 +162,25 @@ def _uvarint_string(exe: Executable, pos: int) -> tuple[str, int]:
     pos += i
     if length > MAX_STRING or pos + length > exe.reader.size:
         raise GoBuildInfoError("The Go build information has a string longer than its data.")
-    return exe.reader.read(pos, length).decode("utf-8", "replace"), pos + length
+    return exe.reader.read(pos, length), pos + length
 
 
 def _pointer_string(
     exe: Executable, addr: int, ptr_size: int, order: Literal["big", "little"]
-) -> str:
+) -> bytes:
     hdr = exe.read_vaddr(addr, 2 * ptr_size)
     if hdr is None:
         raise GoBuildInfoError("The Go build information points outside the binary.")
     data_ptr = int.from_bytes(hdr[:ptr_size], order)
     length = int.from_bytes(hdr[ptr_size:], order)
     if length == 0:
-        return ""
+        return b""
     if length > MAX_STRING:
         raise GoBuildInfoError("The Go build information has an oversized string.")
     raw = exe.read_vaddr(data_ptr, length)
     if raw is None:
         raise GoBuildInfoError("The Go build information points outside the binary.")
-    return raw.decode("utf-8", "replace")
+    return raw
 
 
 _QUOTED_VALUE = re.compile(r'"(?:[^"\\]|\\.)*"')
