@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -142,6 +143,12 @@ class _Scripted(BaseHTTPRequestHandler):
         self._send(404)
 
 
+def _manifest(layout: Path) -> dict[str, Any]:
+    index = json.loads((layout / "index.json").read_text())
+    blob = layout / "blobs" / "sha256" / index["manifests"][0]["digest"][7:]
+    return dict(json.loads(blob.read_text()))
+
+
 @pytest.fixture
 def scripted(tmp_path: Path) -> Iterator[tuple[str, type[_Scripted]]]:
     layout = make_layout(
@@ -184,14 +191,7 @@ def test_persistent_errors_name_the_image_and_layer(
 ) -> None:
     addr, handler = scripted
     layout = handler.layout
-    manifest = json.loads(
-        (
-            layout
-            / "blobs"
-            / "sha256"
-            / json.loads((layout / "index.json").read_text())["manifests"][0]["digest"][7:]
-        ).read_text()
-    )
+    manifest = _manifest(layout)
     layer = manifest["layers"][1]["digest"]
     handler.faults = {layer: [status] * 10}
     store = MemoryStore()
@@ -208,14 +208,7 @@ def test_persistent_errors_name_the_image_and_layer(
 def test_404_for_a_layer_names_it(scripted: tuple[str, type[_Scripted]]) -> None:
     addr, handler = scripted
     layout = handler.layout
-    manifest = json.loads(
-        (
-            layout
-            / "blobs"
-            / "sha256"
-            / json.loads((layout / "index.json").read_text())["manifests"][0]["digest"][7:]
-        ).read_text()
-    )
+    manifest = _manifest(layout)
     layer = manifest["layers"][0]["digest"]
     (layout / "blobs" / "sha256" / layer[7:]).unlink()
     with pytest.raises(ImageNotFoundError, match=rf"layer {layer}.*404"):

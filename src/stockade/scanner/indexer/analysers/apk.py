@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from stockade.model.index_report import Ecosystem, Package
-from stockade.scanner.indexer.analysers.base import Files, os_package
+from stockade.scanner.indexer.analysers.base import PerFile, os_package
 
 
-class ApkAnalyser:
+class ApkAnalyser(PerFile):
     name = "apk"
     version = "1"
     patterns = (r"lib/apk/db/installed",)
-
-    def analyse(self, files: Files) -> dict[str, list[Package]]:
-        return {path: self.parse(path, data) for path, data in files.items()}
 
     def parse(self, path: str, data: bytes) -> list[Package]:
         out = []

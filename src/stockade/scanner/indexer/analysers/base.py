@@ -40,6 +40,16 @@ class Analyser(Named, Protocol[T]):
     def analyse(self, files: Files) -> dict[str, list[T]]: ...
 
 
+class PerFile:
+    """Mixin for analysers whose files are independent: ``analyse`` calls ``parse`` per file."""
+
+    def parse(self, path: str, data: bytes) -> list[Package]:
+        raise NotImplementedError
+
+    def analyse(self, files: Files) -> dict[str, list[Package]]:
+        return {path: self.parse(path, data) for path, data in files.items()}
+
+
 PackageAnalyser = Analyser[Package]
 DistributionDetector = Analyser[Distribution]
 RepositoryAnalyser = Analyser[str]  # Red Hat repository ids per content manifest

@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 
 from stockade.model.index_report import Ecosystem, Package
-from stockade.scanner.indexer.analysers.base import Files, language_package
+from stockade.scanner.indexer.analysers.base import PerFile, language_package
 
 
-class DotnetAnalyser:
+class DotnetAnalyser(PerFile):
     name = "dotnet"
     version = "1"
     patterns = (r"(?:.+/)?[^/]+\.deps\.json",)
-
-    def analyse(self, files: Files) -> dict[str, list[Package]]:
-        return {path: self.parse(path, data) for path, data in files.items()}
 
     def parse(self, path: str, data: bytes) -> list[Package]:
         try:

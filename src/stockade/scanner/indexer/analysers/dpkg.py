@@ -5,21 +5,18 @@ from __future__ import annotations
 import re
 
 from stockade.model.index_report import Ecosystem, Package
-from stockade.scanner.indexer.analysers.base import Files, os_package, paragraphs
+from stockade.scanner.indexer.analysers.base import PerFile, os_package, paragraphs
 
 _SOURCE = re.compile(r"^(\S+)(?:\s+\(([^)]+)\))?$")
 
 
-class DpkgAnalyser:
+class DpkgAnalyser(PerFile):
     name = "dpkg"
     version = "1"
     patterns = (
         r"var/lib/dpkg/status",
         r"var/lib/dpkg/status\.d/[^/]+(?<!\.md5sums)",
     )
-
-    def analyse(self, files: Files) -> dict[str, list[Package]]:
-        return {path: self.parse(path, data) for path, data in files.items()}
 
     def parse(self, path: str, data: bytes) -> list[Package]:
         distroless = "/status.d/" in path

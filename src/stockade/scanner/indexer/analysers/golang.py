@@ -7,21 +7,18 @@ import logging
 
 from stockade.model.index_report import Ecosystem, Package
 from stockade.scanner.indexer import gobinary
-from stockade.scanner.indexer.analysers.base import Files, language_package
+from stockade.scanner.indexer.analysers.base import PerFile, language_package
 from stockade.scanner.indexer.format_errors import FormatError
 
 logger = logging.getLogger(__name__)
 
 
-class GoAnalyser:
+class GoAnalyser(PerFile):
     name = "go"
     version = "1"
     patterns: tuple[str, ...] = ()
     # binaries are handed over only when they contain this (checked while streaming)
     binary_markers = (gobinary.MAGIC,)
-
-    def analyse(self, files: Files) -> dict[str, list[Package]]:
-        return {path: self.parse(path, data) for path, data in files.items()}
 
     def _pkg(self, module: str, version: str, path: str) -> Package:
         namespace, _, bare = module.rpartition("/")

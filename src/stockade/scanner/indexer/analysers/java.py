@@ -9,19 +9,16 @@ from packageurl import PackageURL
 
 from stockade.model.index_report import Ecosystem, Package, PackageKind
 from stockade.scanner.indexer import javaarchive
-from stockade.scanner.indexer.analysers.base import Files
+from stockade.scanner.indexer.analysers.base import PerFile
 from stockade.scanner.indexer.format_errors import FormatError
 
 logger = logging.getLogger(__name__)
 
 
-class JavaAnalyser:
+class JavaAnalyser(PerFile):
     name = "java"
     version = "1"
     patterns = (r"(?:.+/)?[^/]+\.(?:jar|war|ear|jpi|hpi|par|sar|nar|kar)",)
-
-    def analyse(self, files: Files) -> dict[str, list[Package]]:
-        return {path: self.parse(path, data) for path, data in files.items()}
 
     def parse(self, path: str, data: bytes) -> list[Package]:
         try:

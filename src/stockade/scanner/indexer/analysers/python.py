@@ -6,12 +6,12 @@ import re
 from email.parser import BytesHeaderParser
 
 from stockade.model.index_report import Ecosystem, Package
-from stockade.scanner.indexer.analysers.base import Files, language_package
+from stockade.scanner.indexer.analysers.base import PerFile, language_package
 
 _NORMALISE = re.compile(r"[-_.]+")
 
 
-class PythonAnalyser:
+class PythonAnalyser(PerFile):
     name = "python"
     version = "1"
     patterns = (
@@ -19,9 +19,6 @@ class PythonAnalyser:
         r"(?:.+/)?[^/]+\.egg-info/PKG-INFO",
         r"(?:.+/)?[^/]+\.egg-info",
     )
-
-    def analyse(self, files: Files) -> dict[str, list[Package]]:
-        return {path: self.parse(path, data) for path, data in files.items()}
 
     def parse(self, path: str, data: bytes) -> list[Package]:
         headers = BytesHeaderParser().parsebytes(data)

@@ -7,7 +7,7 @@ import logging
 
 from stockade.model.index_report import Ecosystem, Package
 from stockade.scanner.indexer import rpmdb
-from stockade.scanner.indexer.analysers.base import Files, os_package
+from stockade.scanner.indexer.analysers.base import PerFile, os_package
 from stockade.scanner.indexer.format_errors import FormatError
 
 logger = logging.getLogger(__name__)
@@ -25,13 +25,10 @@ def split_source_rpm(source_rpm: str) -> tuple[str, str]:
     return parts[0], f"{parts[1]}-{parts[2]}"
 
 
-class RpmAnalyser:
+class RpmAnalyser(PerFile):
     name = "rpm"
     version = "1"
     patterns = (rf"{_DIRS}/(?:Packages|Packages\.db|rpmdb\.sqlite)",)
-
-    def analyse(self, files: Files) -> dict[str, list[Package]]:
-        return {path: self.parse(path, data) for path, data in files.items()}
 
     def parse(self, path: str, data: bytes) -> list[Package]:
         try:

@@ -6,20 +6,17 @@ import posixpath
 import re
 
 from stockade.model.index_report import Ecosystem, Package
-from stockade.scanner.indexer.analysers.base import Files, language_package
+from stockade.scanner.indexer.analysers.base import PerFile, language_package
 
 _NAME = re.compile(r"""\.name\s*=\s*["']([^"']+)["']""")
 _VERSION = re.compile(r"""\.version\s*=\s*(?:Gem::Version\.new\()?\s*["']([^"']+)["']""")
 _FILE = re.compile(r"^(.+)-(\d[^-]*)(?:-[^-]+)?\.gemspec$")
 
 
-class RubyAnalyser:
+class RubyAnalyser(PerFile):
     name = "ruby"
     version = "1"
     patterns = (r"(?:.+/)?specifications/[^/]+\.gemspec",)
-
-    def analyse(self, files: Files) -> dict[str, list[Package]]:
-        return {path: self.parse(path, data) for path, data in files.items()}
 
     def parse(self, path: str, data: bytes) -> list[Package]:
         text = data.decode("utf-8", "replace")

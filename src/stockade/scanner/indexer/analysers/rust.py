@@ -7,21 +7,18 @@ import logging
 
 from stockade.model.index_report import Ecosystem, Package
 from stockade.scanner.indexer import rustaudit
-from stockade.scanner.indexer.analysers.base import Files, language_package
+from stockade.scanner.indexer.analysers.base import PerFile, language_package
 from stockade.scanner.indexer.format_errors import FormatError
 
 logger = logging.getLogger(__name__)
 
 
-class RustAnalyser:
+class RustAnalyser(PerFile):
     name = "rust"
     version = "1"
     patterns: tuple[str, ...] = ()
     # binaries are handed over only when they contain this (checked while streaming)
     binary_markers = (b".dep-v0",)
-
-    def analyse(self, files: Files) -> dict[str, list[Package]]:
-        return {path: self.parse(path, data) for path, data in files.items()}
 
     def parse(self, path: str, data: bytes) -> list[Package]:
         try:
