@@ -3,7 +3,9 @@
 start()  embedded PostgreSQL if no URL → reachability check (one clear line if not) →
          migrations + secrets + built-in roles under one advisory lock → pool opened →
          server certificate issued by Central's CA
-stop()   pool closed → embedded PostgreSQL stopped
+         → notification delivery worker started
+stop()   notification worker stopped (claimed rows handed back) → pool closed →
+         embedded PostgreSQL stopped
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from stockade.central.db.database import Database
 from stockade.central.db.embedded import EmbeddedPostgres
 from stockade.central.db.migrate import migrate
 from stockade.central.errors import StartupError
+from stockade.central.notifiers import NotificationService, NotifierStore, QueueSettings
 from stockade.central.secrets import (
     CentralSecrets,
     bootstrap_secrets,
@@ -34,6 +37,7 @@ from stockade.central.secrets import (
 from stockade.central.store.access import AccessStore, seed_builtins
 from stockade.central.store.alerts import AlertStore
 from stockade.central.store.audit import AuditStore
+from stockade.central.store.images import ImageStore
 from stockade.central.store.policies import PolicyStore, seed_default_policies
 from stockade.central.store.tokens import TokenStore
 from stockade.core import pki
@@ -88,11 +92,13 @@ class Central:
     audit: AuditStore
     policies: PolicyStore
     alerts: AlertStore
+    images: ImageStore
     token_provider: TokenProvider
     authenticator: Authenticator
     version: str = __version__
     build: str = field(default_factory=lambda: os.environ.get("STOCKADE_BUILD", "dev"))
     embedded: EmbeddedPostgres | None = None
+    notifications: NotificationService = field(kw_only=True)
 
     @property
     def vault(self) -> crypto.CredentialVault:
@@ -132,6 +138,18 @@ class Central:
                 "generated the admin password; it is in a file readable only by this user",
                 extra={"file": str(secrets.admin_password_written_to)},
             )
+        notifications = NotificationService(
+            db,
+            NotifierStore(db, crypto.CredentialVault(secrets.data_key)),
+            QueueSettings(
+                poll_seconds=cfg.notifier_poll_seconds,
+                retry_base_seconds=cfg.notifier_retry_base_seconds,
+                retry_max_seconds=cfg.notifier_retry_max_seconds,
+                max_attempts=cfg.notifier_max_attempts,
+                timeout_seconds=cfg.notifier_timeout_seconds,
+            ),
+        )
+        notifications.start()  # the delivery worker; enqueueing never waits for it
         return cls(
             cfg,
             db,
@@ -141,12 +159,15 @@ class Central:
             AuditStore(db),
             PolicyStore(db),
             AlertStore(db),
+            ImageStore(db),
             token_provider,
             authenticator,
             embedded=embedded,
+            notifications=notifications,
         )
 
     async def stop(self) -> None:
+        await self.notifications.stop()
         await self.db.close()
         if self.embedded is not None:
             self.embedded.stop()

@@ -125,6 +125,8 @@ def _value_condition(f: SearchField, v: Value, p: Params) -> sql.Composable:
                 p.add(key),
                 _string_match(sql.SQL("({} ->> {})").format(col, p.add(key)), inner, p),
             )
+    if f.via is not None:
+        cond = sql.SQL("EXISTS ({} AND {})").format(f.via, cond)
     if v.negate:
         return sql.SQL("NOT coalesce(({}), FALSE)").format(cond)
     return cond

@@ -30,6 +30,9 @@ class SearchField:
     kind: Kind = Kind.STRING
     enum_values: tuple[str, ...] = ()  # for ENUM, lowest first
     sortable: bool = True
+    # For a field reached through a one-to-many link (an image's namespaces): the condition
+    # becomes EXISTS (<via> AND <condition on column>), so "any linked row matches".
+    via: sql.Composable | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ class SearchResource:
     permission: str  # resource whose READ access is needed
     location: sql.Composable | None = None
     default_sort: str = ""
+    # Objects that belong to no namespace themselves (images, CVEs) are in a caller's scope
+    # when a deployment using them is: EXISTS (<scope_via> AND <scope filter on sd.*>), where
+    # the template's rows expose the deployment as ``sd``.
+    scope_via: sql.Composable | None = None
     _by_name: dict[str, SearchField] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -137,6 +137,152 @@ ALERTS = SearchResource(
     default_sort="Violation Time",
 )
 
+SEVERITY_ORDER = ("UNKNOWN", "LOW", "MODERATE", "IMPORTANT", "CRITICAL")
+
+
+def _deployment_link(image_id: str) -> sql.Composable:
+    return sql.SQL(
+        "SELECT 1 FROM deployment_images di JOIN deployments sd ON sd.id = di.deployment_id"
+        " JOIN clusters sc ON sc.id = sd.cluster_id WHERE di.image_id = {}"
+    ).format(sql.SQL(image_id))
+
+
+def _usage_fields(image_id: str) -> tuple[SearchField, ...]:
+    via = _deployment_link(image_id)
+    return (
+        SearchField("Cluster", S("sc.name"), via=via, sortable=False),
+        SearchField("Cluster ID", S("sd.cluster_id::text"), via=via, sortable=False),
+        SearchField("Namespace", S("sd.namespace"), via=via, sortable=False),
+        SearchField("Deployment", S("sd.name"), via=via, sortable=False),
+        SearchField("Deployment ID", S("sd.id::text"), via=via, sortable=False),
+    )
+
+
+IMAGES = SearchResource(
+    category="IMAGES",
+    table=S("images i"),
+    id_column=S("i.id"),
+    name_column=S("i.name"),
+    fields=(
+        SearchField("Image", S("i.name")),
+        SearchField("Image SHA", S("i.id")),
+        SearchField("Image Registry", S("i.registry")),
+        SearchField("Image Remote", S("i.remote")),
+        SearchField("Image Tag", S("i.tag")),
+        SearchField("Image OS", S("i.os")),
+        SearchField("Image Scan Time", S("i.scanned_at"), Kind.DATETIME),
+        SearchField("Image Created Time", S("i.created"), Kind.DATETIME),
+        SearchField("Image Scan State", S("i.scan_state")),
+        SearchField("CVE Count", S("i.cves_count"), Kind.NUMBER),
+        SearchField("Fixable CVE Count", S("i.fixable_cves_count"), Kind.NUMBER),
+        SearchField("Top CVSS", S("i.top_cvss"), Kind.NUMBER),
+        SearchField("Component Count", S("i.components_count"), Kind.NUMBER),
+        SearchField(
+            "CVE",
+            S("f.cve_id"),
+            sortable=False,
+            via=S("SELECT 1 FROM image_cves f WHERE f.image_id = i.id"),
+        ),
+        SearchField(
+            "Severity",
+            S("f.severity"),
+            Kind.ENUM,
+            enum_values=SEVERITY_ORDER,
+            sortable=False,
+            via=S("SELECT 1 FROM image_cves f WHERE f.image_id = i.id"),
+        ),
+        SearchField(
+            "Fixable",
+            S("f.fixable"),
+            Kind.BOOLEAN,
+            sortable=False,
+            via=S("SELECT 1 FROM image_cves f WHERE f.image_id = i.id"),
+        ),
+        SearchField(
+            "Component",
+            S("ic.name"),
+            sortable=False,
+            via=S("SELECT 1 FROM image_components ic WHERE ic.image_id = i.id"),
+        ),
+        *_usage_fields("i.id"),
+    ),
+    scope=None,
+    scope_via=_deployment_link("i.id"),
+    permission="Image",
+    default_sort="Image",
+)
+
+FINDINGS = SearchResource(
+    category="VULNERABILITIES",
+    table=S(
+        "image_cves f JOIN cves c ON c.id = f.cve_id JOIN images i ON i.id = f.image_id"
+        " JOIN image_components ic ON ic.image_id = f.image_id AND ic.idx = f.component_idx"
+    ),
+    id_column=S("f.cve_id"),
+    name_column=S("f.cve_id"),
+    fields=(
+        SearchField("CVE", S("f.cve_id")),
+        SearchField("Severity", S("f.severity"), Kind.ENUM, enum_values=SEVERITY_ORDER),
+        SearchField("CVSS", S("f.cvss"), Kind.NUMBER),
+        SearchField("Fixable", S("f.fixable"), Kind.BOOLEAN),
+        SearchField("Fixed By", S("f.fixed_by")),
+        SearchField("EPSS", S("c.epss"), Kind.NUMBER),
+        SearchField("Known Exploited", S("c.kev"), Kind.BOOLEAN),
+        SearchField("KEV", S("c.kev"), Kind.BOOLEAN),
+        SearchField("CVE Published On", S("c.published"), Kind.DATETIME),
+        SearchField("First Seen", S("c.first_seen_system"), Kind.DATETIME),
+        SearchField("First Image Occurrence", S("f.first_seen_image"), Kind.DATETIME),
+        SearchField("Image", S("i.name")),
+        SearchField("Image SHA", S("i.id")),
+        SearchField("Component", S("ic.name")),
+        SearchField("Component Version", S("ic.version")),
+        SearchField("Component Source", S("ic.source")),
+        *_usage_fields("f.image_id"),
+    ),
+    scope=None,
+    scope_via=_deployment_link("f.image_id"),
+    permission="Image",
+    default_sort="CVE",
+)
+
+COMPONENTS = SearchResource(
+    category="IMAGE_COMPONENTS",
+    table=S("image_components ic JOIN images i ON i.id = ic.image_id"),
+    id_column=S("ic.name"),
+    name_column=S("ic.name"),
+    fields=(
+        SearchField("Component", S("ic.name")),
+        SearchField("Component Version", S("ic.version")),
+        SearchField("Component Source", S("ic.source")),
+        SearchField("Image", S("i.name")),
+        SearchField("Image SHA", S("i.id")),
+        SearchField(
+            "CVE",
+            S("f.cve_id"),
+            sortable=False,
+            via=S(
+                "SELECT 1 FROM image_cves f WHERE f.image_id = ic.image_id"
+                " AND f.component_idx = ic.idx"
+            ),
+        ),
+        SearchField(
+            "Fixable",
+            S("f.fixable"),
+            Kind.BOOLEAN,
+            sortable=False,
+            via=S(
+                "SELECT 1 FROM image_cves f WHERE f.image_id = ic.image_id"
+                " AND f.component_idx = ic.idx"
+            ),
+        ),
+        *_usage_fields("ic.image_id"),
+    ),
+    scope=None,
+    scope_via=_deployment_link("ic.image_id"),
+    permission="Image",
+    default_sort="Component",
+)
+
 SEARCHABLE: tuple[SearchResource, ...] = (
     CLUSTERS,
     NAMESPACES,

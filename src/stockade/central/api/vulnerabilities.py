@@ -1,0 +1,248 @@
+"""Vulnerability management (resource ``Image``): images, CVEs and components with the
+query syntax, sorting and pagination; a CVE's detail with every affected image and
+deployment. All of it is limited to images used by deployments in the caller's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from psycopg import sql
+
+from stockade.central.api.deps import CentralDep, reader
+from stockade.central.api.listing import pagination, query_terms
+from stockade.central.auth.identity import Identity
+from stockade.central.errors import NotFound
+from stockade.central.search import execute
+from stockade.central.search.compile import Pagination
+from stockade.central.search.query import Op, Term, Value
+from stockade.central.search.resources import COMPONENTS, FINDINGS, IMAGES, SEVERITY_ORDER
+from stockade.model.image import image_to_json
+
+router = APIRouter(tags=["Vulnerability management"])
+S = sql.SQL
+
+
+def _ts(value: Any) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def image_list_json(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": r["id"],
+        "name": r["name"],
+        "os": r["os"],
+        "created": _ts(r["created"]),
+        "scanTime": _ts(r["scanned_at"]),
+        "lastUpdated": _ts(r["last_updated"]),
+        "components": r["components_count"],
+        "cves": r["cves_count"],
+        "fixableCves": r["fixable_cves_count"],
+        "topCvss": r["top_cvss"],
+        "scanState": r["scan_state"],
+        "scanError": r["scan_error"],
+        "notes": r["scan_notes"],
+    }
+
+
+@router.get("/v1/images", summary="Images (query syntax, pagination)")
+async def list_images(
+    request: Request, c: CentralDep, ident: Identity = reader("Image")
+) -> dict[str, Any]:
+    page = await execute.search_page(
+        c.db, IMAGES, ident, query_terms(request), pagination(request), S("i.*")
+    )
+    return {"images": [image_list_json(r) for r in page.rows], "totalCount": page.total}
+
+
+@router.get("/v1/imagescount", summary="How many images match the query")
+async def count_images(
+    request: Request, c: CentralDep, ident: Identity = reader("Image")
+) -> dict[str, int]:
+    return {"count": await execute.count(c.db, IMAGES, ident, query_terms(request))}
+
+
+@router.get("/v1/images/{image_id:path}", summary="One image: metadata, components, CVEs")
+async def get_image(
+    image_id: str, request: Request, c: CentralDep, ident: Identity = reader("Image")
+) -> dict[str, Any]:
+    terms = [Term("Image SHA", (Value(Op.EXACT, image_id),))]
+    page = await execute.search_page(c.db, IMAGES, ident, terms, pagination(request), S("i.*"))
+    if not page.rows:
+        raise NotFound(f"image {image_id!r} does not exist")
+    row = page.rows[0]
+    image = await c.images.load(image_id)
+    return {
+        **image_list_json(row),
+        **dict(image_to_json(image)),
+        "id": row["id"],
+        "name": row["name"],
+    }
+
+
+_SEV_RANK = S(
+    "max(CASE f.severity WHEN 'CRITICAL' THEN 4 WHEN 'IMPORTANT' THEN 3 WHEN 'MODERATE' THEN 2"
+    " WHEN 'LOW' THEN 1 ELSE 0 END)"
+)
+_CVE_COLS = sql.SQL(
+    "f.cve_id AS id, {} AS sev_rank, max(f.cvss) AS cvss, bool_or(f.fixable) AS fixable,"
+    " count(DISTINCT f.image_id) AS images, max(c.epss) AS epss, bool_or(c.kev) AS kev,"
+    " min(c.first_seen_system) AS first_seen, min(c.published) AS published"
+).format(_SEV_RANK)
+_CVE_SORT = {
+    "cve": S("f.cve_id"),
+    "severity": _SEV_RANK,
+    "cvss": S("max(f.cvss)"),
+    "images": S("count(DISTINCT f.image_id)"),
+    "epss": S("max(c.epss)"),
+    "first seen": S("min(c.first_seen_system)"),
+}
+
+
+def cve_json(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "cve": r["id"],
+        "severity": SEVERITY_ORDER[r["sev_rank"]],
+        "cvss": r["cvss"],
+        "fixable": r["fixable"],
+        "affectedImages": r["images"],
+        "epss": r["epss"],
+        "kev": r["kev"],
+        "firstSeen": _ts(r["first_seen"]),
+        "published": _ts(r["published"]),
+    }
+
+
+@router.get("/v1/cves", summary="CVEs across images (query syntax, sort, pagination)")
+async def list_cves(
+    request: Request, c: CentralDep, ident: Identity = reader("Image")
+) -> dict[str, Any]:
+    page = await execute.grouped_page(
+        c.db,
+        FINDINGS,
+        ident,
+        query_terms(request),
+        pagination(request),
+        _CVE_COLS,
+        S("f.cve_id"),
+        _CVE_SORT,
+    )
+    return {"cves": [cve_json(r) for r in page.rows], "totalCount": page.total}
+
+
+@router.get("/v1/cves/{cve_id}", summary="A CVE with every affected image and deployment")
+async def get_cve(
+    cve_id: str, request: Request, c: CentralDep, ident: Identity = reader("Image")
+) -> dict[str, Any]:
+    terms = [Term("CVE", (Value(Op.EXACT, cve_id),))]
+    cols = S(
+        "i.id AS image_id, i.name AS image, ic.name AS component, ic.version AS version,"
+        " ic.source AS source, f.severity, f.cvss, f.fixed_by, f.first_seen_image"
+    )
+    page = await execute.search_page(c.db, FINDINGS, ident, terms, pagination(request), cols)
+    if not page.rows:
+        raise NotFound(f"{cve_id} is not found in any image you can see")
+    image_ids = sorted({r["image_id"] for r in page.rows})
+    async with c.db.connection() as conn:
+        info = await (await conn.execute("SELECT * FROM cves WHERE id = %s", (cve_id,))).fetchone()
+        deps = await (
+            await conn.execute(
+                "SELECT DISTINCT d.id, d.name, d.namespace, cl.name AS cluster, di.image_id"
+                " FROM deployment_images di JOIN deployments d ON d.id = di.deployment_id"
+                " JOIN clusters cl ON cl.id = d.cluster_id WHERE di.image_id = ANY(%s)"
+                " ORDER BY cl.name, d.namespace, d.name",
+                (image_ids,),
+            )
+        ).fetchall()
+    visible_deps = await _visible_deployments(c, ident, [str(d["id"]) for d in deps])
+    assert info is not None
+    return {
+        "cve": cve_id,
+        "severity": info["severity"],
+        "cvss": info["cvss"],
+        "epss": info["epss"],
+        "kev": info["kev"],
+        "published": _ts(info["published"]),
+        "firstSeen": _ts(info["first_seen_system"]),
+        "images": [
+            {
+                "id": r["image_id"],
+                "name": r["image"],
+                "component": r["component"],
+                "version": r["version"],
+                "source": r["source"],
+                "severity": r["severity"],
+                "cvss": r["cvss"],
+                "fixedBy": r["fixed_by"],
+                "firstSeenInImage": _ts(r["first_seen_image"]),
+            }
+            for r in page.rows
+        ],
+        "deployments": [
+            {
+                "id": str(d["id"]),
+                "name": d["name"],
+                "namespace": d["namespace"],
+                "cluster": d["cluster"],
+                "imageId": d["image_id"],
+            }
+            for d in deps
+            if str(d["id"]) in visible_deps
+        ],
+    }
+
+
+async def _visible_deployments(c: Any, ident: Identity, ids: list[str]) -> set[str]:
+    if not ids:
+        return set()
+    from stockade.central.search.resources import DEPLOYMENTS  # noqa: PLC0415
+
+    terms = [Term("Deployment ID", tuple(Value(Op.EXACT, i) for i in ids))]
+    page = await execute.search_page(
+        c.db,
+        DEPLOYMENTS,
+        ident,
+        terms,
+        Pagination(limit=len(ids)),
+        S("d.id::text AS id"),
+    )
+    return {r["id"] for r in page.rows}
+
+
+_COMP_COLS = S(
+    "ic.name AS name, ic.version AS version, ic.source AS source,"
+    " count(DISTINCT ic.image_id) AS images"
+)
+_COMP_SORT = {
+    "component": S("ic.name"),
+    "images": S("count(DISTINCT ic.image_id)"),
+    "component version": S("ic.version"),
+}
+
+
+@router.get("/v1/components", summary="Components across images (query syntax, pagination)")
+async def list_components(
+    request: Request, c: CentralDep, ident: Identity = reader("Image")
+) -> dict[str, Any]:
+    page = await execute.grouped_page(
+        c.db,
+        COMPONENTS,
+        ident,
+        query_terms(request),
+        pagination(request),
+        _COMP_COLS,
+        S("ic.name, ic.version, ic.source"),
+        _COMP_SORT,
+    )
+    return {
+        "components": [
+            {
+                "name": r["name"],
+                "version": r["version"],
+                "source": r["source"],
+                "affectedImages": r["images"],
+            }
+            for r in page.rows
+        ],
+        "totalCount": page.total,
+    }

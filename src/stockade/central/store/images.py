@@ -1,0 +1,259 @@
+"""Scanned images in Central DB: the image, its components and CVE findings, replaced as a
+whole in one transaction, so a reader sees the previous scan or the new one, never half.
+
+First-seen times survive rescans: per image (``image_cves.first_seen_image``) and per system
+(``cves.first_seen_system``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from stockade.central.db.database import Database
+from stockade.central.errors import NotFound
+from stockade.model.image import (
+    Component,
+    DockerfileLine,
+    Image,
+    ImageName,
+    Severity,
+    Vulnerability,
+)
+
+
+def image_key(image: Image) -> str:
+    return image.id or image.name.digest or f"name:{image.name.full_name}"
+
+
+def _metadata(image: Image) -> dict[str, Any]:
+    return {
+        "user": image.user,
+        "labels": dict(image.labels),
+        "env": list(image.env),
+        "entrypoint": list(image.entrypoint),
+        "cmd": list(image.cmd),
+        "exposedPorts": list(image.exposed_ports),
+        "dockerfile": [{"instruction": d.instruction, "value": d.value} for d in image.dockerfile],
+        "signatureVerifiedBy": list(image.signature_verified_by),
+    }
+
+
+class ImageStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def save_scan(self, image: Image, notes: Sequence[str] = ()) -> str:
+        """Store a complete scan result; returns the image id."""
+        key = image_key(image)
+        now = dt.datetime.now(dt.UTC)
+        findings = [(idx, v) for idx, c in enumerate(image.components) for v in c.vulnerabilities]
+        cve_ids = {v.cve for _, v in findings}
+        fixable = {v.cve for _, v in findings if v.fixed_by}
+        top = max((v.cvss for _, v in findings), default=0.0)
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "SELECT component_idx, cve_id, first_seen_image FROM image_cves"
+                " WHERE image_id = %s",
+                (key,),
+            )
+            # first seen per (component name/version, CVE), so reordered components keep it
+            old_components = {
+                r["idx"]: (r["name"], r["version"])
+                for r in await (
+                    await conn.execute(
+                        "SELECT idx, name, version FROM image_components WHERE image_id = %s",
+                        (key,),
+                    )
+                ).fetchall()
+            }
+            first_seen = {
+                (old_components.get(r["component_idx"]), r["cve_id"]): r["first_seen_image"]
+                for r in await cur.fetchall()
+            }
+            await conn.execute(
+                "INSERT INTO images (id, name, registry, remote, tag, os, created, metadata,"
+                " scan_state, scan_error, scan_notes, scanned_at, last_updated,"
+                " components_count, cves_count, fixable_cves_count, top_cvss)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'SCANNED', '',"
+                " %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+                " registry = excluded.registry, remote = excluded.remote, tag = excluded.tag,"
+                " os = excluded.os, created = excluded.created, metadata = excluded.metadata,"
+                " scan_state = 'SCANNED', scan_error = '', scan_notes = excluded.scan_notes,"
+                " scanned_at = excluded.scanned_at, last_updated = excluded.last_updated,"
+                " components_count = excluded.components_count, cves_count = excluded.cves_count,"
+                " fixable_cves_count = excluded.fixable_cves_count, top_cvss = excluded.top_cvss",
+                (
+                    key,
+                    image.name.full_name,
+                    image.name.registry,
+                    image.name.remote,
+                    image.name.tag,
+                    image.os,
+                    image.created,
+                    Jsonb(_metadata(image)),
+                    list(notes),
+                    image.scanned or now,
+                    now,
+                    len(image.components),
+                    len(cve_ids),
+                    len(fixable),
+                    top,
+                ),
+            )
+            await conn.execute(
+                "INSERT INTO image_names (name, image_id, updated_at) VALUES (%s, %s, %s)"
+                " ON CONFLICT (name) DO UPDATE SET image_id = excluded.image_id,"
+                " updated_at = excluded.updated_at",
+                (image.name.full_name, key, now),
+            )
+            seen: dict[str, Vulnerability] = {}
+            for _, v in findings:
+                prev = seen.get(v.cve)
+                if prev is None or v.cvss > prev.cvss:
+                    seen[v.cve] = v
+            await conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS cves_incoming (LIKE cves INCLUDING DEFAULTS)"
+                " ON COMMIT DELETE ROWS"
+            )
+            async with conn.cursor().copy(
+                "COPY cves_incoming (id, severity, cvss, epss, kev, published) FROM STDIN"
+            ) as copy:
+                for v in seen.values():
+                    await copy.write_row(
+                        (v.cve, v.severity.name, v.cvss, v.epss, v.kev, v.published)
+                    )
+            await conn.execute(
+                "INSERT INTO cves (id, severity, cvss, epss, kev, published)"
+                " SELECT id, severity, cvss, epss, kev, published FROM cves_incoming"
+                " ON CONFLICT (id) DO UPDATE SET severity = excluded.severity,"
+                " cvss = excluded.cvss, epss = coalesce(excluded.epss, cves.epss),"
+                " kev = excluded.kev OR cves.kev,"
+                " published = coalesce(excluded.published, cves.published)"
+            )
+            await conn.execute("DELETE FROM image_components WHERE image_id = %s", (key,))
+            async with conn.cursor().copy(
+                "COPY image_components (image_id, idx, name, version, source, location,"
+                " layer_index) FROM STDIN"
+            ) as copy:
+                for idx, c in enumerate(image.components):
+                    await copy.write_row(
+                        (key, idx, c.name, c.version, c.source, c.location, c.layer_index)
+                    )
+            async with conn.cursor().copy(
+                "COPY image_cves (image_id, component_idx, cve_id, severity, cvss, fixed_by,"
+                " fixable, first_seen_image) FROM STDIN"
+            ) as copy:
+                done: set[tuple[int, str]] = set()
+                for idx, v in findings:
+                    if (idx, v.cve) in done:
+                        continue
+                    done.add((idx, v.cve))
+                    comp = image.components[idx]
+                    when = first_seen.get(((comp.name, comp.version), v.cve), now)
+                    await copy.write_row(
+                        (
+                            key,
+                            idx,
+                            v.cve,
+                            v.severity.name,
+                            v.cvss,
+                            v.fixed_by,
+                            bool(v.fixed_by),
+                            when,
+                        )
+                    )
+        return key
+
+    async def record_failure(self, name: ImageName, error: str) -> str:
+        """A scan failed: say why on the image; keep the last good results as they were."""
+        key = await self.resolve_name(name.full_name) or name.digest or f"name:{name.full_name}"
+        async with self.db.connection() as conn:
+            await conn.execute(
+                "INSERT INTO images (id, name, registry, remote, tag, scan_state, scan_error)"
+                " VALUES (%s, %s, %s, %s, %s, 'FAILED', %s)"
+                " ON CONFLICT (id) DO UPDATE SET scan_state = 'FAILED',"
+                " scan_error = excluded.scan_error, last_updated = now()",
+                (key, name.full_name, name.registry, name.remote, name.tag, error),
+            )
+            await conn.execute(
+                "INSERT INTO image_names (name, image_id) VALUES (%s, %s)"
+                " ON CONFLICT (name) DO NOTHING",
+                (name.full_name, key),
+            )
+        return key
+
+    async def resolve_name(self, full_name: str) -> str | None:
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "SELECT image_id FROM image_names WHERE name = %s", (full_name,)
+            )
+            row = await cur.fetchone()
+        return str(row["image_id"]) if row else None
+
+    async def load(self, image_id: str) -> Image:
+        """The stored image as the policy engine's model (for detection)."""
+        async with self.db.connection() as conn:
+            cur = await conn.execute("SELECT * FROM images WHERE id = %s", (image_id,))
+            row = await cur.fetchone()
+            if row is None:
+                raise NotFound(f"image {image_id!r} does not exist")
+            comps = await (
+                await conn.execute(
+                    "SELECT * FROM image_components WHERE image_id = %s ORDER BY idx", (image_id,)
+                )
+            ).fetchall()
+            vulns = await (
+                await conn.execute(
+                    "SELECT f.*, c.epss, c.kev, c.published, c.first_seen_system FROM image_cves f"
+                    " JOIN cves c ON c.id = f.cve_id WHERE f.image_id = %s",
+                    (image_id,),
+                )
+            ).fetchall()
+        by_comp: dict[int, list[Vulnerability]] = {}
+        for v in vulns:
+            by_comp.setdefault(v["component_idx"], []).append(
+                Vulnerability(
+                    cve=v["cve_id"],
+                    cvss=float(v["cvss"]),
+                    severity=Severity.parse(v["severity"]),
+                    fixed_by=v["fixed_by"],
+                    published=v["published"],
+                    first_seen_in_image=v["first_seen_image"],
+                    first_seen_in_system=v["first_seen_system"],
+                    epss=v["epss"],
+                    kev=v["kev"],
+                )
+            )
+        md = row["metadata"] or {}
+        return Image(
+            name=ImageName.parse(row["name"]),
+            id=row["id"] if not row["id"].startswith("name:") else "",
+            created=row["created"],
+            user=md.get("user", ""),
+            labels=md.get("labels", {}),
+            env=tuple(md.get("env", ())),
+            entrypoint=tuple(md.get("entrypoint", ())),
+            cmd=tuple(md.get("cmd", ())),
+            exposed_ports=tuple(md.get("exposedPorts", ())),
+            dockerfile=tuple(
+                DockerfileLine(d["instruction"], d["value"]) for d in md.get("dockerfile", ())
+            ),
+            os=row["os"],
+            scanned=row["scanned_at"],
+            signature_verified_by=tuple(md.get("signatureVerifiedBy", ())),
+            components=tuple(
+                Component(
+                    name=c["name"],
+                    version=c["version"],
+                    source=c["source"],
+                    location=c["location"],
+                    layer_index=c["layer_index"],
+                    vulnerabilities=tuple(by_comp.get(c["idx"], ())),
+                )
+                for c in comps
+            ),
+        )
