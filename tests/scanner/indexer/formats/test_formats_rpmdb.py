@@ -259,3 +259,15 @@ def test_skip_bad_headers_keeps_the_good_ones(
     got = read_rpmdb(path, skip_bad_headers=True)
     assert len(got) == 5
     assert "Skipped 1 malformed rpm header" in caplog.text
+
+
+def test_records_sharing_pages_cannot_amplify_work() -> None:
+    # Point every NDB slot at the first blob: each slot would parse the same bytes again.
+    data = bytearray((RPM / "Packages.db").read_bytes())
+    first = bytes(data[32:48])
+    idx = struct.unpack_from("<I", first, 4)[0]
+    for off in range(48, 4096, 16):
+        data[off : off + 16] = first
+    with pytest.raises(RpmDatabaseError, match="add up"):
+        read_rpmdb(bytes(data))
+    assert idx > 0

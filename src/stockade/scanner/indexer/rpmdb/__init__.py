@@ -99,25 +99,37 @@ def read_rpmdb(
         blobs = iter_bdb_blobs(data)
     else:
         raise RpmDatabaseError("The file is not an rpm database of a known format.")
-    return _packages(blobs, with_files, skip_bad_headers)
+    return _packages(blobs, len(data), with_files, skip_bad_headers)
 
 
 def read_sqlite(source: DatabaseSource, *, with_files: bool = True) -> list[RpmPackage]:
-    return _packages(iter_sqlite_blobs(source), with_files, False)
+    data = load(source, "rpm SQLite database")
+    return _packages(iter_sqlite_blobs(data), len(data), with_files, False)
 
 
 def read_bdb(source: DatabaseSource, *, with_files: bool = True) -> list[RpmPackage]:
-    return _packages(iter_bdb_blobs(source), with_files, False)
+    data = load(source, "rpm Berkeley DB database")
+    return _packages(iter_bdb_blobs(data), len(data), with_files, False)
 
 
 def read_ndb(source: DatabaseSource, *, with_files: bool = True) -> list[RpmPackage]:
-    return _packages(iter_ndb_blobs(source), with_files, False)
+    data = load(source, "rpm NDB database")
+    return _packages(iter_ndb_blobs(data), len(data), with_files, False)
 
 
-def _packages(blobs: Iterator[bytes], with_files: bool, skip_bad: bool) -> list[RpmPackage]:
+def _packages(
+    blobs: Iterator[bytes], size: int, with_files: bool, skip_bad: bool
+) -> list[RpmPackage]:
+    """Parse each blob. In every backend the header blobs of a sound database add up to less
+    than the file, so a damaged file whose records share pages (and would make the same bytes
+    parse over and over) is stopped once they add up to more."""
     out: list[RpmPackage] = []
     skipped = 0
+    total = 0
     for blob in blobs:
+        total += len(blob)
+        if total > size:
+            raise RpmDatabaseError("The rpm database's records add up to more than the file.")
         if len(out) + skipped >= MAX_PACKAGES:
             raise FormatLimitError("The rpm database holds more packages than allowed.")
         try:
