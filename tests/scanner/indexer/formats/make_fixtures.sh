@@ -13,8 +13,9 @@
 #                  to a small gcc-built ELF.
 #   Java archives  the JDK's `jar` and Info-ZIP `zip`: plain, manifest-only, metadata-less,
 #                  shaded jars, a war holding them and an ear holding the war.
-# Needs: rpm db5.3-util golang-go gcc binutils zip default-jdk-headless (and, for NDB, the
-# build dependencies of Debian's rpm source package; set RPM_NDB=/path/to/rpm to reuse one).
+# Needs: rpm db5.3-util golang-go gcc binutils zip default-jdk-headless. For NDB either set
+# RPM_NDB=/path/to/ndb-capable/rpm, or enable a deb-src line for bookworm and run
+# `apt-get build-dep rpm` first (the script then builds rpm from `apt-get source rpm`).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="$here/fixtures"
