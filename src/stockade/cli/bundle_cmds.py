@@ -1,19 +1,25 @@
-"""``stockade scanner update`` and ``stockade scanner bundle export|import``.
+"""``stockade scanner update``, ``stockade scanner bundle export|import`` and
+``stockade scanner match REPORT``.
 
-``update`` and ``bundle`` are click commands the ``scanner`` group adds; ``command`` groups
-them for registration on their own. The Scanner DB is named by ``--db-url`` or
+``update``, ``bundle`` and ``match`` are click commands the ``scanner`` group adds;
+``command`` groups them for registration on their own. The Scanner DB is named by ``--db-url`` or
 ``STOCKADE_SCANNER_DB_URL``. Exit codes: 0 every source updated (or unchanged), 3 at least
-one source failed (the others were still updated), 2 usage.
+one source failed (the others were still updated), 2 usage. ``match`` exits 3 when the store
+holds no vulnerability data (its report says so rather than showing an empty result).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from stockade.core.errors import ConfigError
+from stockade.model.index_report import report_from_dict
 from stockade.scanner.matcher.bundle import bundle_updaters, export_bundle
+from stockade.scanner.matcher.match import Matcher, ReportStatus
+from stockade.scanner.matcher.match import report_to_dict as match_report_to_dict
 from stockade.scanner.matcher.sources import make_updater, names
 from stockade.scanner.matcher.sources.base import Updater
 from stockade.scanner.matcher.store import UpdateRun, VulnerabilityStore
@@ -108,6 +114,33 @@ def bundle_import(ctx: click.Context, db_url: str, file: Path) -> None:
     _report(ctx, _store(db_url).update_all(updaters))
 
 
+@click.command("match")
+@_DB
+@click.argument("report", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
+def match(ctx: click.Context, db_url: str, report: Path, output: str) -> None:
+    """Match an index report (JSON, as ``stockade scanner index -o json`` prints it)."""
+    try:
+        index = report_from_dict(json.loads(report.read_text()))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{report} does not exist") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{report.name} is not an index report ({exc})") from exc
+    result = Matcher(_store(db_url).records()).match(index)
+    if output == "json":
+        click.echo(json.dumps(match_report_to_dict(result), indent=2))
+    else:
+        for note in result.notes:
+            click.echo(f"note: {note}")
+        for f in result.findings:
+            fixed = f.fixed_version or f"({f.state.value})"
+            click.echo(f"{f.package:<30} {f.version:<22} {f.id:<22} {f.severity.value:<10} {fixed}")
+        click.echo(f"{len(result.findings)} findings")
+    if result.status is ReportStatus.NO_VULNERABILITY_DATA:
+        ctx.exit(3)
+
+
 @click.group("vulndb")
 def command() -> None:
     """Vulnerability data: update from the sources, export and import bundles."""
@@ -115,3 +148,4 @@ def command() -> None:
 
 command.add_command(update)
 command.add_command(bundle)
+command.add_command(match)

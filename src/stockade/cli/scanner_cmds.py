@@ -30,6 +30,7 @@ from stockade.scanner.indexer.store import PostgresStore
 _LAZY: dict[str, tuple[str, str]] = {
     "update": ("stockade.cli.bundle_cmds", "update"),
     "bundle": ("stockade.cli.bundle_cmds", "bundle"),
+    "match": ("stockade.cli.bundle_cmds", "match"),
 }
 
 

@@ -438,3 +438,38 @@ def _advisory(recs: list[Vulnerability], enrich: dict[str, list[Vulnerability]])
         known_exploited=kev,
         epss=max(epss_values, key=lambda e: e.score, default=None),
     )
+
+
+def report_to_dict(report: VulnerabilityReport) -> dict[str, object]:
+    """The JSON shape of a vulnerability report (``stockade scanner match -o json``)."""
+    return {
+        "manifest_digest": report.manifest_digest,
+        "status": report.status.value,
+        "os_status": report.os_status.value,
+        "distribution": report.distribution,
+        "release": report.release,
+        "notes": list(report.notes),
+        "findings": [
+            {
+                "package": f.package,
+                "version": f.version,
+                "ecosystem": f.ecosystem,
+                "id": f.id,
+                "aliases": list(f.aliases),
+                "fixed_version": f.fixed_version,
+                "state": f.state.value,
+                "severity": f.severity.value,
+                "vendor_severity": f.advisory.vendor_severity,
+                "cvss": [
+                    {"version": c.version, "vector": c.vector, "score": c.score}
+                    for c in f.advisory.cvss
+                ],
+                "summary": f.advisory.summary,
+                "links": list(f.advisory.links),
+                "sources": list(f.sources),
+                "known_exploited": f.known_exploited is not None,
+                "epss": None if f.epss is None else f.epss.score,
+            }
+            for f in report.findings
+        ],
+    }

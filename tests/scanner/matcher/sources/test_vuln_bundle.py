@@ -121,3 +121,49 @@ def test_bad_offline_flag_is_a_usage_error(database_url: str) -> None:
     result = CliRunner().invoke(command, ["update", "--db-url", database_url, "--offline", "x"])
     assert result.exit_code != 0
     assert "--offline expects NAME=PATH" in str(result.exception)
+
+
+def test_match_command_json_and_no_data(database_url: str, tmp_path: Path) -> None:
+    from stockade.model.index_report import (
+        Ecosystem,
+        IndexReport,
+        Package,
+        PackageKind,
+        report_to_dict,
+    )
+
+    report = IndexReport(
+        manifest_digest="sha256:x",
+        packages=(
+            Package(
+                name="requests",
+                version="2.25.1",
+                kind=PackageKind.LANGUAGE,
+                ecosystem=Ecosystem.PYPI,
+                purl="",
+                path="",
+                analyser="t",
+                analyser_version="1",
+            ),
+        ),
+    )
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report_to_dict(report)))
+    code, out = _run("match", "--db-url", database_url, str(path))
+    assert code == 3  # nothing loaded: "no vulnerability data", not "no vulnerabilities"
+    assert "no vulnerability data" in out
+    assert (
+        _run(
+            "update",
+            "--db-url",
+            database_url,
+            "--offline",
+            f"osv-pypi={VULNDATA / 'osv-pypi/vulns/requests'}",
+        )[0]
+        == 0
+    )
+    code, out = _run("match", "--db-url", database_url, "-o", "json", str(path))
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["status"] == "ok"
+    assert "PYSEC-2023-74" in {f["id"] for f in doc["findings"]}
