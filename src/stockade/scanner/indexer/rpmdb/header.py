@@ -132,17 +132,19 @@ class Header:
             if count > len(data) - offset:
                 raise RpmHeaderError(f"An rpm header entry for tag {tag} overruns its data.")
             raw = self._raw
-            base = self._data_start
-            out: list[str] = []
-            pos = base + offset
-            limit = base + len(data)
-            for _ in range(count):
+            pos = self._data_start + offset
+            limit = self._data_start + len(data)
+            if count == 1:
                 end = raw.find(b"\0", pos, limit)
                 if end < 0:
                     raise RpmHeaderError(f"An rpm header string for tag {tag} is unterminated.")
-                out.append(raw[pos:end].decode("utf-8", "replace"))
-                pos = end + 1
-            return out[0] if typ == T_STRING else tuple(out)
+                one = raw[pos:end].decode("utf-8", "replace")
+                return one if typ == T_STRING else (one,)
+            parts = raw[pos:limit].split(b"\0", count)
+            if len(parts) <= count:
+                raise RpmHeaderError(f"An rpm header string for tag {tag} is unterminated.")
+            del parts[count]
+            return tuple([p.decode("utf-8", "replace") for p in parts])
         if typ == T_NULL:
             return None
         raise RpmHeaderError(f"An rpm header entry for tag {tag} has unknown type {typ}.")
@@ -206,9 +208,6 @@ def _files(h: Header) -> tuple[str, ...]:
     indexes = h.ints(TAG_DIRINDEXES)
     if len(indexes) != len(basenames):
         raise RpmHeaderError("An rpm header's file name lists do not line up.")
-    out = []
-    for base, idx in zip(basenames, indexes, strict=True):
-        if idx >= len(dirnames):
-            raise RpmHeaderError("An rpm header's directory index is out of range.")
-        out.append(dirnames[idx] + base)
-    return tuple(out)
+    if indexes and max(indexes) >= len(dirnames):
+        raise RpmHeaderError("An rpm header's directory index is out of range.")
+    return tuple([dirnames[i] + b for b, i in zip(basenames, indexes, strict=True)])
