@@ -82,6 +82,7 @@ class Manifest:
 @dataclass
 class _Budget:
     limits: JavaLimits
+    strict: bool
     inflated: int = 0
     seen: list[str] = field(default_factory=list)
 
@@ -95,16 +96,22 @@ JavaSource = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 
 
 def read_java_archive(
-    source: JavaSource, path: str | None = None, *, limits: JavaLimits | None = None
+    source: JavaSource,
+    path: str | None = None,
+    *,
+    limits: JavaLimits | None = None,
+    strict: bool = False,
 ) -> list[JavaArtifact]:
     """Every artifact in a Java archive and the archives nested inside it.
 
-    ``path`` names the archive in results (defaults to the file name of a path source).
+    ``path`` names the archive in results (defaults to the file name of a path source). A
+    damaged nested archive is logged and skipped (its siblings are still read) unless
+    ``strict``; a damaged top-level archive and every limit always raise.
     """
     limits = limits or JavaLimits()
     if path is None:
         path = Path(source).name if isinstance(source, str | os.PathLike) else "archive.jar"
-    budget = _Budget(limits)
+    budget = _Budget(limits, strict)
     out: list[JavaArtifact] = []
     if isinstance(source, bytes | bytearray | memoryview):
         fh: BinaryIO = io.BytesIO(bytes(source))
@@ -158,7 +165,12 @@ def _walk(fh: BinaryIO, path: str, depth: int, budget: _Budget, out: list[JavaAr
                     )
                 data = _read_bytes(zf, info, limits.max_nested_bytes, budget)
                 inner = f"{path}!/{info.filename}"
-                _walk(io.BytesIO(data), inner, depth + 1, budget, out)
+                try:
+                    _walk(io.BytesIO(data), inner, depth + 1, budget, out)
+                except JavaArchiveError as exc:
+                    if budget.strict:
+                        raise
+                    logger.warning("Skipped a damaged nested archive: %s", exc)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
         raise JavaArchiveError(f"The Java archive {_short(path)} is not a valid zip file.") from exc
     except NotImplementedError as exc:

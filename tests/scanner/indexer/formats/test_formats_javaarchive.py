@@ -190,10 +190,14 @@ def test_broken_archives_raise_java_archive_error(data: bytes) -> None:
         read_java_archive(data, "broken.jar")
 
 
-def test_broken_nested_archive_names_its_path() -> None:
-    data = _zip({"WEB-INF/lib/bad-1.0.jar": b"garbage"})
+def test_broken_nested_archive_is_skipped_and_named(caplog: pytest.LogCaptureFixture) -> None:
+    good = (JAVA / "commons-text-1.9.jar").read_bytes()
+    data = _zip({"WEB-INF/lib/bad-1.0.jar": b"garbage", "WEB-INF/lib/commons-text-1.9.jar": good})
+    got = read_java_archive(data, "app.war")
+    assert [a.path for a in got] == ["app.war!/WEB-INF/lib/commons-text-1.9.jar"]
+    assert "app.war!/WEB-INF/lib/bad-1.0.jar" in caplog.text
     with pytest.raises(JavaArchiveError, match=r"app\.war!/WEB-INF/lib/bad-1\.0\.jar"):
-        read_java_archive(data, "app.war")
+        read_java_archive(data, "app.war", strict=True)
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -206,4 +210,4 @@ def test_member_name_cut_to_nothing_by_a_nul_byte() -> None:
     data = bytearray(_zip({"Xlib/a-1.0.jar": _zip({"x": b"1"}), "META-INF/MANIFEST.MF": b""}))
     for at in [i for i in range(len(data)) if data[i : i + 14] == b"Xlib/a-1.0.jar"]:
         data[at] = 0
-    assert read_java_archive(bytes(data), "nul.jar") == []
+    assert read_java_archive(bytes(data), "nul.jar", strict=True) == []
