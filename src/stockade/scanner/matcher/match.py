@@ -7,8 +7,9 @@ package.
 
 - OS packages are matched in the image's distribution release, by binary name and by source
   package name, with that distribution's version rules (dpkg, rpm, apk). Red Hat records are
-  keyed by product CPE; until the repository-to-CPE mapping lands, a RHEL package is matched
-  against the records whose CPE is the RHEL major release's base product (``enterprise_linux:N``).
+  keyed by product CPE: an RPM whose repositories are known (content manifests) is matched on
+  the CPEs Red Hat's repository-to-CPE mapping gives those repositories; without them, on the
+  RHEL major release's base products (``enterprise_linux:N``).
 - Language packages are matched by ecosystem and name (PyPI names normalized as PEP 503 says)
   with the ecosystem's version rules.
 - Records for one package that share any id (an advisory and its CVE/GHSA aliases, across
@@ -82,6 +83,7 @@ _DEBIAN_CODENAMES = {
     "13": "trixie",
 }
 _ADVISORY_CACHE = 200_000
+REPO2CPE = "redhat-repo2cpe"
 
 
 class ReportStatus(enum.StrEnum):
@@ -211,6 +213,8 @@ class Matcher:
     def __init__(self, records: Iterable[Vulnerability]) -> None:
         self._os: dict[tuple[str, str, str], list[Vulnerability]] = defaultdict(list)
         self._rhel: dict[tuple[str, str], list[Vulnerability]] = defaultdict(list)
+        self._by_cpe: dict[tuple[str, str], list[Vulnerability]] = defaultdict(list)
+        self._repo_cpes: dict[str, tuple[str, ...]] = {}
         self._lang: dict[tuple[str, str], list[Vulnerability]] = defaultdict(list)
         self._enrich: dict[str, list[Vulnerability]] = defaultdict(list)
         self._releases: set[tuple[str, str]] = set()
@@ -219,10 +223,13 @@ class Matcher:
         self.count = 0
         for rec in records:
             self.count += 1
-            if not rec.package:
+            if rec.source == REPO2CPE:
+                self._repo_cpes[rec.id] = rec.cpes
+            elif not rec.package:
                 self._enrich[rec.id].append(rec)
             elif rec.distribution == "rhel":
                 for cpe in rec.cpes:
+                    self._by_cpe[(cpe, rec.package)].append(rec)
                     if m := re.match(r"cpe:/[ao]:redhat:enterprise_linux:(\d+)(?:::|$)", cpe):
                         self._rhel[(m.group(1), rec.package)].append(rec)
                         self._releases.add(("rhel", m.group(1)))
@@ -304,7 +311,16 @@ class Matcher:
     ) -> list[Finding]:
         candidates: list[tuple[Vulnerability, str]] = []
         if dist == "rhel":
-            candidates = [(r, pkg.version) for r in self._rhel.get((release, pkg.name), ())]
+            cpes = {c for repo in pkg.repository_ids for c in self._repo_cpes.get(repo, ())}
+            if cpes:  # the repositories the RPM came from name the products to match
+                seen: set[int] = set()
+                for cpe in sorted(cpes):
+                    for r in self._by_cpe.get((cpe, pkg.name), ()):
+                        if id(r) not in seen:
+                            seen.add(id(r))
+                            candidates.append((r, pkg.version))
+            else:  # no content manifest: the release's base products
+                candidates = [(r, pkg.version) for r in self._rhel.get((release, pkg.name), ())]
         else:
             names = {pkg.name: pkg.version}
             if pkg.source_name and pkg.source_name != pkg.name:

@@ -288,3 +288,65 @@ def test_aliases_merge_across_sources_with_enrichment() -> None:
     assert set(finding.sources) == {"osv-pypi", "manual", "cisa-kev"}
     assert finding.known_exploited is not None
     assert finding.fixed_version == "2.31.0"
+
+
+def test_rhel_packages_match_by_repository_cpes() -> None:
+    vex = _records("redhat-vex", CLAIRCORE / "rhel/vex/testdata/cve-2023-38545.json")
+    repo2cpe = _records(
+        "redhat-repo2cpe", Path(__file__).parents[1] / "sources/data/redhat-repo2cpe"
+    )
+    matcher = Matcher([*vex, *repo2cpe])
+    rhel9 = Distribution(did="rhel", name="Red Hat Enterprise Linux", version_id="9.2")
+
+    def curl(version: str, repos: tuple[str, ...]) -> Package:
+        return Package(
+            name="curl",
+            version=version,
+            kind=PackageKind.OS,
+            ecosystem=Ecosystem.RPM,
+            purl="",
+            path="",
+            analyser="t",
+            analyser_version="1",
+            repository_ids=repos,
+        )
+
+    # from the EUS 9.0 repository: only the EUS fix applies
+    eus = matcher.match(
+        IndexReport(
+            "sha256:r",
+            distributions=(rhel9,),
+            packages=(
+                curl("0:7.76.1-14.el9_0.8", ("rhel-9-for-x86_64-baseos-eus-rpms__9_DOT_0",)),
+            ),
+        )
+    )
+    assert [(f.id, f.fixed_version) for f in eus.findings] == [
+        ("RHSA-2023:5700", "0:7.76.1-14.el9_0.9")
+    ]
+    assert "CVE-2023-38545" in eus.findings[0].aliases
+    # the same build is fixed for EUS, so nothing there once it is at the fixed version
+    fixed = matcher.match(
+        IndexReport(
+            "sha256:r",
+            distributions=(rhel9,),
+            packages=(
+                curl("0:7.76.1-14.el9_0.9", ("rhel-9-for-x86_64-baseos-eus-rpms__9_DOT_0",)),
+            ),
+        )
+    )
+    assert fixed.findings == ()
+    # main BaseOS: the mainline fixes apply
+    main = matcher.match(
+        IndexReport(
+            "sha256:r",
+            distributions=(rhel9,),
+            packages=(curl("0:7.76.1-14.el9_0.9", ("rhel-9-for-x86_64-baseos-rpms",)),),
+        )
+    )
+    assert {i for f in main.findings for i in f.ids} >= {"CVE-2023-38545", "RHSA-2023:5763"}
+    # no content manifest: the release's base products
+    bare = matcher.match(
+        IndexReport("sha256:r", distributions=(rhel9,), packages=(curl("0:7.76.1-14.el9_0.9", ()),))
+    )
+    assert "CVE-2023-38545" in {i for f in bare.findings for i in f.ids}

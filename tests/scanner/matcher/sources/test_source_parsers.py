@@ -60,6 +60,7 @@ GOLDEN_CASES: list[tuple[str, str, Path, int | None]] = [
     ("osv-rubygems-handwritten", "osv-rubygems", DATA / "osv-handwritten", None),
     ("osv-maven-handwritten", "osv-maven", DATA / "osv-handwritten", None),
     ("manual-handwritten", "manual", DATA / "manual", None),
+    ("redhat-repo2cpe-handwritten", "redhat-repo2cpe", DATA / "redhat-repo2cpe", None),
 ]
 
 

@@ -24,6 +24,7 @@ from stockade.scanner.matcher.sources.oracle import OracleUpdater
 from stockade.scanner.matcher.sources.osv import ECOSYSTEMS, OsvUpdater
 from stockade.scanner.matcher.sources.photon import PhotonUpdater
 from stockade.scanner.matcher.sources.redhat import RedHatVexUpdater
+from stockade.scanner.matcher.sources.redhat_repo2cpe import RepoToCpeUpdater
 from stockade.scanner.matcher.sources.rubysec import RubySecUpdater
 from stockade.scanner.matcher.sources.suse import SuseUpdater
 from stockade.scanner.matcher.sources.ubuntu import UbuntuOvalUpdater, UbuntuTrackerUpdater
@@ -40,6 +41,7 @@ REGISTRY: dict[str, Factory] = {
     "ubuntu-tracker": UbuntuTrackerUpdater,
     "ubuntu-oval": UbuntuOvalUpdater,
     "redhat-vex": RedHatVexUpdater,
+    "redhat-repo2cpe": RepoToCpeUpdater,
     "oracle": OracleUpdater,
     "suse": SuseUpdater,
     "photon": PhotonUpdater,
