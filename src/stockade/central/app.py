@@ -17,10 +17,13 @@ from stockade.central.api import (
     audit,
     auth,
     detect,
+    exceptions,
     inventory,
+    notifiers,
     policies,
     search,
     system,
+    vulnerabilities,
 )
 from stockade.central.api.errors import install_error_handlers
 from stockade.central.api.middleware import ObservabilityMiddleware
@@ -77,6 +80,9 @@ def create_app(central: Central) -> FastAPI:
         policies,
         detect,
         alerts,
+        notifiers,
+        vulnerabilities,
+        exceptions,
         search,
         audit,
     ):

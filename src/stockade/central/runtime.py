@@ -37,6 +37,7 @@ from stockade.central.secrets import (
 from stockade.central.store.access import AccessStore, seed_builtins
 from stockade.central.store.alerts import AlertStore
 from stockade.central.store.audit import AuditStore
+from stockade.central.store.exceptions import ExceptionStore
 from stockade.central.store.images import ImageStore
 from stockade.central.store.policies import PolicyStore, seed_default_policies
 from stockade.central.store.tokens import TokenStore
@@ -93,6 +94,7 @@ class Central:
     policies: PolicyStore
     alerts: AlertStore
     images: ImageStore
+    exceptions: ExceptionStore
     token_provider: TokenProvider
     authenticator: Authenticator
     version: str = __version__
@@ -160,6 +162,7 @@ class Central:
             PolicyStore(db),
             AlertStore(db),
             ImageStore(db),
+            ExceptionStore(db),
             token_provider,
             authenticator,
             embedded=embedded,

@@ -4,6 +4,7 @@ the alerts of every policy that fires out. Nothing is stored."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Mapping
@@ -14,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from stockade.central.api.deps import CentralDep, reader
 from stockade.central.errors import BadRequest
-from stockade.model.image import image_from_json
+from stockade.model.image import Image, image_from_json
 from stockade.policy import LifecycleStage, Violation, policy_to_json
 from stockade.workload.errors import ManifestError
 from stockade.workload.normalize import load_deployments
@@ -55,6 +56,22 @@ def _wanted(v: Violation, categories: list[str]) -> bool:
     return any(c.lower() in want for c in v.policy.categories)
 
 
+def without_excepted(image: Image, excepted: Mapping[str, str]) -> Image:
+    """The image minus findings an approved exception covers."""
+    if not excepted:
+        return image
+    return dataclasses.replace(
+        image,
+        components=tuple(
+            dataclasses.replace(
+                comp,
+                vulnerabilities=tuple(v for v in comp.vulnerabilities if v.cve not in excepted),
+            )
+            for comp in image.components
+        ),
+    )
+
+
 class BuildBody(BaseModel):
     imageName: str | None = None
     image: dict[str, Any] | None = None
@@ -74,6 +91,10 @@ async def detect_build(body: BuildBody, c: CentralDep) -> dict[str, Any]:
         image = image_from_json(body.image)
     except (ValueError, TypeError, KeyError) as exc:
         raise BadRequest(f"image: {exc}") from exc
+    image = without_excepted(
+        image,
+        await c.exceptions.excepted(image.name.registry, image.name.remote, image.name.tag),
+    )
     _, compiled = await c.policies.compiled()
     violations = await asyncio.to_thread(compiled.evaluate_image, image)
     subject = {"image": {"name": {"fullName": image.name.full_name}}}

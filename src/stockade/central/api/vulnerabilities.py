@@ -113,6 +113,14 @@ def cve_json(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def observed_by_default(terms: list[Term]) -> list[Term]:
+    """Findings an approved exception defers or marks false positive are left out unless
+    the query asks for a ``Vulnerability State``."""
+    if any(t.field.strip().lower() == "vulnerability state" for t in terms):
+        return terms
+    return [*terms, Term("Vulnerability State", (Value(Op.EXACT, "OBSERVED"),))]
+
+
 @router.get("/v1/cves", summary="CVEs across images (query syntax, sort, pagination)")
 async def list_cves(
     request: Request, c: CentralDep, ident: Identity = reader("Image")
@@ -121,7 +129,7 @@ async def list_cves(
         c.db,
         FINDINGS,
         ident,
-        query_terms(request),
+        observed_by_default(query_terms(request)),
         pagination(request),
         _CVE_COLS,
         S("f.cve_id"),
@@ -137,7 +145,7 @@ async def get_cve(
     terms = [Term("CVE", (Value(Op.EXACT, cve_id),))]
     cols = S(
         "i.id AS image_id, i.name AS image, ic.name AS component, ic.version AS version,"
-        " ic.source AS source, f.severity, f.cvss, f.fixed_by, f.first_seen_image"
+        " ic.source AS source, f.severity, f.cvss, f.fixed_by, f.first_seen_image, f.state"
     )
     page = await execute.search_page(c.db, FINDINGS, ident, terms, pagination(request), cols)
     if not page.rows:

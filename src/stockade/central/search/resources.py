@@ -226,6 +226,12 @@ FINDINGS = SearchResource(
         SearchField("CVSS", S("f.cvss"), Kind.NUMBER),
         SearchField("Fixable", S("f.fixable"), Kind.BOOLEAN),
         SearchField("Fixed By", S("f.fixed_by")),
+        SearchField(
+            "Vulnerability State",
+            S("f.state"),
+            Kind.ENUM,
+            enum_values=("OBSERVED", "DEFERRED", "FALSE_POSITIVE"),
+        ),
         SearchField("EPSS", S("c.epss"), Kind.NUMBER),
         SearchField("Known Exploited", S("c.kev"), Kind.BOOLEAN),
         SearchField("KEV", S("c.kev"), Kind.BOOLEAN),

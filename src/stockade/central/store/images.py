@@ -14,6 +14,7 @@ from psycopg.types.json import Jsonb
 
 from stockade.central.db.database import Database
 from stockade.central.errors import NotFound
+from stockade.central.store.exceptions import refresh_states
 from stockade.model.image import (
     Component,
     DockerfileLine,
@@ -166,6 +167,7 @@ class ImageStore:
                             when,
                         )
                     )
+            await refresh_states(conn, image_id=key)  # approved exceptions apply at once
         return key
 
     async def record_failure(self, name: ImageName, error: str) -> str:
@@ -194,8 +196,9 @@ class ImageStore:
             row = await cur.fetchone()
         return str(row["image_id"]) if row else None
 
-    async def load(self, image_id: str) -> Image:
-        """The stored image as the policy engine's model (for detection)."""
+    async def load(self, image_id: str, *, include_excepted: bool = False) -> Image:
+        """The stored image as the policy engine's model (for detection). Findings an
+        approved exception defers or marks false positive are left out unless asked for."""
         async with self.db.connection() as conn:
             cur = await conn.execute("SELECT * FROM images WHERE id = %s", (image_id,))
             row = await cur.fetchone()
@@ -215,6 +218,8 @@ class ImageStore:
             ).fetchall()
         by_comp: dict[int, list[Vulnerability]] = {}
         for v in vulns:
+            if not include_excepted and v["state"] != "OBSERVED":
+                continue
             by_comp.setdefault(v["component_idx"], []).append(
                 Vulnerability(
                     cve=v["cve_id"],
