@@ -157,6 +157,8 @@ def test_apk_dpkg_ruby_dotnet_npm_lock(tmp_path: Path) -> None:
             "usr/lib/ruby/gems/3.1.0/specifications/rack-2.2.3.gemspec": gemspec,
             "app/App.deps.json": deps,
             "srv/package-lock.json": lock,
+            "usr/share/nodejs/debian-mod/package.json": b'{"name": "debian-mod", "version": "3.1.0"}',
+            "usr/share/nodejs/debian-mod/lib/package.json": b'{"type": "module"}',
         },
     )
     apks = {p.name: p for p in report.packages if p.ecosystem is Ecosystem.APK}
@@ -166,7 +168,7 @@ def test_apk_dpkg_ruby_dotnet_npm_lock(tmp_path: Path) -> None:
     assert (debs["libssl3"].source_name, debs["libssl3"].source_version) == ("openssl", "3.0.11-1")
     assert _by(report, Ecosystem.GEM) == {"rack": "2.2.3"}
     assert _by(report, Ecosystem.NUGET) == {"App": "1.0.0", "Newtonsoft.Json": "12.0.1"}
-    assert _by(report, Ecosystem.NPM) == {"@scope/a": "1.0.0", "b": "2.0.0"}
+    assert _by(report, Ecosystem.NPM) == {"@scope/a": "1.0.0", "b": "2.0.0", "debian-mod": "3.1.0"}
     assert "pkg:npm/%40scope/a@1.0.0" in {p.purl for p in report.packages}
 
 

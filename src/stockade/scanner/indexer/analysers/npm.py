@@ -1,4 +1,6 @@
-"""Node.js: ``node_modules/**/package.json`` and ``package-lock.json``.
+"""Node.js: ``node_modules/**/package.json``, Debian's ``/usr/share/nodejs`` modules and
+``package-lock.json``. A package.json without both name and version (sub-path markers such
+as ``{"type": "module"}``) is not a package.
 
 Lock-file entries are reported only where the lock's own ``node_modules`` tree is absent from
 the layer (an installed tree is the better evidence, and reporting both would double count).
@@ -22,9 +24,10 @@ def _split(name: str) -> tuple[str | None, str]:
 
 class NpmAnalyser:
     name = "npm"
-    version = "1"
+    version = "2"
     patterns = (
         r"(?:.+/)?node_modules/(?:@[^/]+/)?[^/]+/package\.json",
+        r"usr/share/nodejs/.+/package\.json",  # Debian's packaged node modules
         r"(?:.+/)?package-lock\.json",
     )
 
