@@ -88,6 +88,12 @@ class ImageView:
     name: ImageName
     image: Image | None
     container: str = ""
+    key: tuple[str, str] = ("", "")  # (facts identity, reference): the image cache key
+
+    @classmethod
+    def of(cls, name: ImageName, image: Image | None, container: str = "") -> ImageView:
+        ident = image.cache_key if image is not None else ""
+        return cls(name, image, container, (ident, name.full_name))
 
 
 Values = tuple[object, ...] | None  # None: the element lacks the field entirely
@@ -134,6 +140,8 @@ class FieldSpec:
 
 def _regex(value: str, _now: Callable[[], dt.datetime]) -> v.Matcher:
     m = v.regex_matcher(value)
+    if isinstance(m, v.WordMatcher):
+        return m  # checks the type itself; kept bare so image facts can use word indexes
     return lambda x: isinstance(x, str) and m(x)
 
 

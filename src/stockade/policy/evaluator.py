@@ -18,10 +18,10 @@ import itertools
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from stockade.model.deployment import Container, Deployment
-from stockade.model.image import Component, Image
+from stockade.model.image import Image
 from stockade.model.runtime import (
     AuditEvent,
     FileAccess,
@@ -31,39 +31,71 @@ from stockade.model.runtime import (
 )
 from stockade.policy import scope as scoping
 from stockade.policy.criteria import PARENT, FieldSpec, ImageView, Level, ancestors
+from stockade.policy.imagefacts import ImageFacts
 from stockade.policy.model import EventSource, LifecycleStage, Policy
 from stockade.policy.validate import ResolvedGroup, resolve_policy
+from stockade.policy.values import Matcher, WordMatcher
 from stockade.policy.violations import Violation, describe_path
 
 logger = logging.getLogger(__name__)
 
 MAX_MATCHES_PER_SECTION = 50
-IMAGE_CACHE_SIZE = 200_000
+IMAGE_CACHE_SIZE = 200_000  # (section, image) results
+FACTS_CACHE_SIZE = 2_000  # images whose extracted facts are kept
+
+_Paths = list[list[tuple["_Node", object]]]
+
+
+def _any_match(m: Matcher, values: tuple[object, ...]) -> bool:
+    return any(map(m, values))
+
+
+def _merge_words(matchers: tuple[Matcher, ...]) -> tuple[Matcher, ...]:
+    """OR of several word sets (e.g. two CVE ids) is one word set."""
+    if len(matchers) > 1 and all(isinstance(m, WordMatcher) for m in matchers):
+        return (WordMatcher("|".join(w for m in matchers for w in sorted(m.words))),)  # type: ignore[attr-defined]
+    return matchers
 
 
 class _Group:
-    """One compiled policy group: field, value matchers, operator, negation."""
+    """One compiled policy group: field, value matchers, operator, negation.
 
-    __slots__ = ("absent_is_match", "conjunction", "field", "group", "matchers", "negate", "spec")
+    ``test`` is specialised at compile time; the common case (one value, OR, not negated)
+    is a single ``any(map(...))``.
+    """
+
+    __slots__ = ("field", "group", "matchers", "simple", "spec", "test")
 
     def __init__(self, resolved: ResolvedGroup) -> None:
         self.spec = resolved.spec
         self.field = resolved.spec.name
         self.group = resolved.group
         self.matchers = resolved.matchers
-        self.conjunction = resolved.group.boolean_operator == "AND"
-        self.negate = resolved.group.negate
-        self.absent_is_match = resolved.spec.absent_is_match
+        conjunction = resolved.group.boolean_operator == "AND"
+        negate = resolved.group.negate
+        flip = resolved.spec.absent_is_match
+        merge = not conjunction and not flip
+        matchers = _merge_words(resolved.matchers) if merge else resolved.matchers
+        test: Callable[[tuple[object, ...] | None], bool]
+        self.simple: Matcher | None = None
+        if len(matchers) == 1 and not negate and not flip:
+            only = self.simple = matchers[0]
 
-    def test(self, values: tuple[object, ...] | None) -> bool:
-        if values is None:
-            return False
-        flip = self.absent_is_match
-        if self.conjunction:
-            result = all(any(m(x) for x in values) != flip for m in self.matchers)
+            def test(values: tuple[object, ...] | None) -> bool:
+                return values is not None and any(map(only, values))
+
         else:
-            result = any(any(m(x) for x in values) != flip for m in self.matchers)
-        return result != self.negate
+
+            def test(values: tuple[object, ...] | None) -> bool:
+                if values is None:
+                    return False
+                if conjunction:
+                    result = all(_any_match(m, values) != flip for m in matchers)
+                else:
+                    result = any(_any_match(m, values) != flip for m in matchers)
+                return result != negate
+
+        self.test = test
 
 
 @dataclass(slots=True)
@@ -91,63 +123,61 @@ class CompiledPolicy:
         return self.policy.name
 
 
-@dataclass(slots=True)
 class _Context:
     """One evaluation: the runtime event (if any), image lookup and the per-element fact cache."""
 
-    images: Mapping[str, Image]
-    process: ProcessIndicator | None = None
-    file: FileAccess | None = None
-    kube_event: KubernetesEvent | None = None
-    flow: NetworkFlow | None = None
-    facts: dict[tuple[int, str], tuple[object, ...] | None] = field(default_factory=dict)
-    views: dict[int, ImageView] = field(default_factory=dict)
-    keep: list[object] = field(default_factory=list)
+    __slots__ = ("facts", "file", "flow", "images", "keep", "kube_event", "only_container",
+                 "process", "views")  # fmt: skip
+
+    def __init__(
+        self,
+        images: Mapping[str, Image],
+        process: ProcessIndicator | None = None,
+        file: FileAccess | None = None,
+        kube_event: KubernetesEvent | None = None,
+        flow: NetworkFlow | None = None,
+    ) -> None:
+        self.images = images
+        self.process = process
+        self.file = file
+        self.kube_event = kube_event
+        self.flow = flow
+        self.facts: dict[str, dict[int, tuple[object, ...] | None]] = {}
+        self.views: dict[int, ImageView] = {}
+        self.keep: list[object] = []  # objects whose id() is a cache key stay alive
+        self.only_container = (
+            file.container_name if file is not None else process.container_name if process else None
+        )
 
     def values(self, spec: FieldSpec, element: object) -> tuple[object, ...] | None:
-        key = (id(element), spec.name)
-        if key in self.facts:
-            return self.facts[key]
-        got = spec.extract(element)
-        self.facts[key] = got
+        """The field's values for ``element``, extracted once per evaluation."""
+        per_field = self.facts.get(spec.name)
+        if per_field is None:
+            per_field = self.facts[spec.name] = {}
+        key = id(element)
+        if key in per_field:
+            return per_field[key]
+        got = per_field[key] = spec.extract(element)
         return got
 
     def image_view(self, container: Container) -> ImageView:
         view = self.views.get(id(container))
         if view is None:
-            image = None
-            if container.image_id:
-                image = self.images.get(container.image_id)
-            if image is None:
-                image = self.images.get(container.image.full_name)
-            if image is None:
-                image = self.images.get(container.name)
-            view = ImageView(container.image, image, container.name)
+            images = self.images
+            image = images.get(container.image_id) if container.image_id else None
+            if image is None and images:
+                image = images.get(container.image.full_name) or images.get(container.name)
+            view = ImageView.of(container.image, image, container.name)
             self.views[id(container)] = view
-            self.keep.append(view)
+            self.keep.append(container)
         return view
 
     def children(self, level: Level, element: object) -> Sequence[object]:
         if level is Level.CONTAINER:
             assert isinstance(element, Deployment)
-            want = self.process.container_name if self.process else None
-            if self.file is not None:
-                want = self.file.container_name
-            if want is None:
+            if self.only_container is None:
                 return element.containers
-            return [c for c in element.containers if c.name == want]
-        if level is Level.IMAGE:
-            assert isinstance(element, Container)
-            return (self.image_view(element),)
-        if level is Level.COMPONENT:
-            assert isinstance(element, ImageView)
-            return element.image.components if element.image is not None else ()
-        if level is Level.CVE:
-            assert isinstance(element, Component)
-            return element.vulnerabilities
-        if level is Level.DOCKERFILE:
-            assert isinstance(element, ImageView)
-            return element.image.dockerfile if element.image is not None else ()
+            return [c for c in element.containers if c.name == self.only_container]
         if level is Level.ENV:
             assert isinstance(element, Container)
             return element.env
@@ -169,6 +199,8 @@ class _Context:
 
 
 _node_keys = itertools.count(1)
+_NO_FACTS = ImageFacts(None)
+_NONE: _Paths = []
 
 
 def _build_tree(groups: list[ResolvedGroup], root: Level) -> _Node | None:
@@ -227,7 +259,8 @@ class CompiledPolicySet:
         self.policies: list[CompiledPolicy] = [
             compile_policy(p, self._now) for p in policies if include_disabled or not p.disabled
         ]
-        self._image_cache: OrderedDict[tuple[int, str, str], bool] = OrderedDict()
+        self._facts: OrderedDict[str, ImageFacts] = OrderedDict()
+        self._path_cache: OrderedDict[tuple[int, str, str], _Paths] = OrderedDict()
         self.cache_hits = 0
         self.cache_misses = 0
 
@@ -257,75 +290,121 @@ class CompiledPolicySet:
 
     # ---- matching ------------------------------------------------------------------------
 
-    def _match(self, node: _Node, element: object, ctx: _Context) -> bool:
+    def _paths(self, node: _Node, element: object, ctx: _Context) -> _Paths:
+        """Every way ``element`` satisfies ``node`` (bounded); empty when it does not."""
+        values = ctx.values
         for g in node.groups:
-            if not g.test(ctx.values(g.spec, element)):
-                return False
+            if not g.test(values(g.spec, element)):
+                return _NONE
+        combos: _Paths = [[(node, element)]]
         for child in node.children:
             if child.level is Level.IMAGE:
                 assert isinstance(element, Container)
-                if not self._match_image(child, ctx.image_view(element), ctx):
-                    return False
-                continue
-            if not any(self._match(child, c, ctx) for c in ctx.children(child.level, element)):
-                return False
-        return True
+                found = self._image_paths(child, ctx.image_view(element), ctx)
+            else:
+                found = []
+                for c in ctx.children(child.level, element):
+                    sub = self._paths(child, c, ctx)
+                    if sub:
+                        found.extend(sub)
+                        if len(found) >= MAX_MATCHES_PER_SECTION:
+                            break
+            if not found:
+                return _NONE
+            if len(found) == 1 and len(combos) == 1:
+                combos = [combos[0] + found[0]]
+            else:
+                combos = [a + b for a in combos for b in found][:MAX_MATCHES_PER_SECTION]
+        return combos
 
-    def _match_image(self, node: _Node, view: ImageView, ctx: _Context) -> bool:
+    def _image_paths(self, node: _Node, view: ImageView, ctx: _Context) -> _Paths:
+        """How ``view`` satisfies the image subtree ``node``; cached by image digest."""
         if view.image is None:
-            return self._match(node, view, ctx)
-        key = (node.key, view.image.cache_key, view.name.full_name)
-        cache = self._image_cache
-        got = cache.get(key)
+            return self._image_tree(node, view, _NO_FACTS)
+        key = (node.key, *view.key)
+        got = self._path_cache.get(key)
         if got is not None:
             self.cache_hits += 1
             return got
         self.cache_misses += 1
-        got = self._match(node, view, ctx)
-        cache[key] = got
-        if len(cache) > IMAGE_CACHE_SIZE:
-            cache.popitem(last=False)
+        facts = self._facts.get(view.key[0])
+        if facts is None:
+            facts = ImageFacts(view.image)
+            self._facts[view.key[0]] = facts
+            if len(self._facts) > FACTS_CACHE_SIZE:
+                self._facts.popitem(last=False)
+        got = self._image_tree(node, view, facts)
+        self._path_cache[key] = got
+        if len(self._path_cache) > IMAGE_CACHE_SIZE:
+            self._path_cache.popitem(last=False)
         return got
 
-    def _paths(
-        self, node: _Node, element: object, ctx: _Context
-    ) -> list[list[tuple[_Node, object]]]:
-        """Every way ``element`` satisfies ``node`` (bounded), each a root-to-leaf path list."""
+    def _image_tree(self, node: _Node, view: ImageView, facts: ImageFacts) -> _Paths:
         for g in node.groups:
-            if not g.test(ctx.values(g.spec, element)):
+            if not g.test(g.spec.extract(view)):
                 return []
-        combos: list[list[tuple[_Node, object]]] = [[(node, element)]]
+        combos: _Paths = [[(node, view)]]
         for child in node.children:
-            found: list[list[tuple[_Node, object]]] = []
-            for c in ctx.children(child.level, element):
-                found.extend(self._paths(child, c, ctx))
-                if len(found) >= MAX_MATCHES_PER_SECTION:
-                    break
+            found = self._level_paths(child, facts)
             if not found:
                 return []
             combos = [a + b for a in combos for b in found][:MAX_MATCHES_PER_SECTION]
         return combos
 
+    def _level_paths(self, node: _Node, facts: ImageFacts) -> _Paths:
+        elems = facts.elements(node.level)
+        mask = facts.mask(node.level, [(g.spec, g.test, g.simple) for g in node.groups])
+        out: _Paths = []
+        cve_node = next((c for c in node.children if c.level is Level.CVE), None)
+        if node.level is Level.COMPONENT and cve_node is not None:
+            cve_mask = facts.mask(Level.CVE, [(g.spec, g.test, g.simple) for g in cve_node.groups])
+            owners = facts.owners
+            for j, ok in enumerate(cve_mask):
+                if ok and mask[owners[j]]:
+                    out.append([(node, elems[owners[j]]), (cve_node, facts.cves[j])])
+                    if len(out) >= MAX_MATCHES_PER_SECTION:
+                        break
+            return out
+        for i, ok in enumerate(mask):
+            if ok:
+                out.append([(node, elems[i])])
+                if len(out) >= MAX_MATCHES_PER_SECTION:
+                    break
+        return out
+
+    def clear_image_cache(self) -> None:
+        """Forget every cached image fact (the next evaluation of each image is cold)."""
+        self._facts.clear()
+        self._path_cache.clear()
+
     def _violations(
         self, cp: CompiledPolicy, sections: list[_Section], root: object, ctx: _Context,
         in_deployment: bool,
     ) -> Violation | None:  # fmt: skip
-        matched = [s for s in sections if self._match(s.root, root, ctx)]
-        if not matched:
+        found: list[_Paths] = []
+        for section in sections:
+            if section.root.level is Level.IMAGE:
+                assert isinstance(root, ImageView)
+                paths = self._image_paths(section.root, root, ctx)
+            else:
+                paths = self._paths(section.root, root, ctx)
+            if paths:
+                found.append(paths)
+        if not found:
             return None
-        messages: list[str] = []
-        for section in matched:
-            for path in self._paths(section.root, root, ctx):
-                text = describe_path(
-                    [
+
+        def render() -> tuple[str, ...]:
+            messages: dict[str, None] = {}
+            for paths in found:
+                for path in paths:
+                    steps = [
                         (n.level, [g.spec for g in n.groups], [g.group for g in n.groups], e)
                         for n, e in path
-                    ],
-                    in_deployment,
-                )
-                if text not in messages:
-                    messages.append(text)
-        return Violation(cp.policy, tuple(messages))
+                    ]
+                    messages[describe_path(steps, in_deployment)] = None
+            return tuple(messages)
+
+        return Violation(cp.policy, render=render)
 
     # ---- public API ----------------------------------------------------------------------
 
@@ -363,16 +442,13 @@ class CompiledPolicySet:
     def evaluate_image(self, image: Image) -> list[Violation]:
         """Build-stage policies against one image (no deployment around it)."""
         ctx = _Context({})
-        view = ImageView(image.name, image)
+        view = ImageView.of(image.name, image)
         out = []
         now = self._now()
         for cp in self._build:
             if not cp.image_sections or scoping.image_excluded(cp.policy, image.name, now):
                 continue
-            matched = [s for s in cp.image_sections if self._match_image(s.root, view, ctx)]
-            if not matched:
-                continue
-            violation = self._violations(cp, matched, view, ctx, False)
+            violation = self._violations(cp, cp.image_sections, view, ctx, False)
             if violation is not None:
                 out.append(violation)
         return out

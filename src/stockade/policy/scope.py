@@ -26,11 +26,23 @@ def _rx(pattern: str) -> object:
         return None
 
 
+_RESULTS: dict[tuple[str, str], bool] = {}
+_RESULTS_MAX = 100_000
+
+
 def _matches(pattern: str, value: str) -> bool:
+    """Whole-value match, memoised: many policies share the same exclusion patterns."""
     if not pattern:
         return True
-    m = _rx(pattern)
-    return bool(m(value)) if callable(m) else pattern == value
+    key = (pattern, value)
+    got = _RESULTS.get(key)
+    if got is None:
+        m = _rx(pattern)
+        got = bool(m(value)) if callable(m) else pattern == value
+        if len(_RESULTS) >= _RESULTS_MAX:
+            _RESULTS.clear()
+        _RESULTS[key] = got
+    return got
 
 
 def scope_matches(scope: Scope, deployment: Deployment) -> bool:

@@ -24,6 +24,7 @@ _RE2_OPTIONS.max_mem = 8 << 20
 _RE2_OPTIONS.log_errors = False
 
 MAX_VALUE_LENGTH = 4096
+_MEMO_SIZE = 4096
 
 
 class Syntax(Enum):
@@ -76,13 +77,59 @@ def compile_regex(pattern: str, *, contains: bool = False) -> re2._Regexp:
         raise ValueSyntaxError(f"is not a valid regular expression ({exc})") from exc
 
 
+# Patterns that are plain words (or alternations of words) are matched without the regex
+# engine: whole-value, case-insensitive comparison of ASCII text is the same thing.
+_PLAIN = re.compile(r"^[A-Za-z0-9_\-/:@ ,=]+$")
+
+
+class WordMatcher:
+    """Whole-value, case-insensitive match against a set of plain words (no regex engine)."""
+
+    __slots__ = ("slow", "words")
+
+    def __init__(self, text: str) -> None:
+        self.words = frozenset(p.lower() for p in text.split("|"))
+        self.slow = re2.compile(f"(?:{text})", _RE2_OPTIONS).fullmatch  # non-ASCII input
+
+    def __call__(self, s: object) -> bool:
+        if not isinstance(s, str):
+            return False
+        if s.isascii():
+            return s.lower() in self.words
+        return self.slow(s) is not None
+
+
+def _fast_matcher(text: str) -> Callable[[str], bool] | None:
+    if text == ".*":
+        return lambda s: "\n" not in s
+    if text == ".+":
+        return lambda s: bool(s) and "\n" not in s
+    if all(_PLAIN.match(p) for p in text.split("|")):
+        return WordMatcher(text)
+    return None
+
+
 def regex_matcher(pattern: str, *, contains: bool = False) -> Callable[[str], bool]:
+    if not contains and len(pattern) <= MAX_VALUE_LENGTH:
+        fast = _fast_matcher(pattern.removeprefix("r/"))
+        if fast is not None:
+            return fast
     rx = compile_regex(pattern, contains=contains)
-    if contains:
-        search = rx.search
-        return lambda s: search(s) is not None
-    fullmatch = rx.fullmatch
-    return lambda s: fullmatch(s) is not None
+    run = rx.search if contains else rx.fullmatch
+    memo: dict[str, bool] = {}
+
+    def match(s: str) -> bool:
+        # the same strings come back again and again (env names, paths): remember answers
+        got = memo.get(s)
+        if got is None:
+            got = run(s) is not None
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            if len(s) <= 512:
+                memo[s] = got
+        return got
+
+    return match
 
 
 def optional_regex(pattern: str) -> Callable[[str], bool] | None:
@@ -163,14 +210,34 @@ def split_compound(value: str, parts: int) -> list[str]:
 
 def compound_matcher(value: str, parts: int) -> Matcher:
     """Matches a tuple of ``parts`` strings, each against a regex (empty: anything)."""
-    subs = [optional_regex(p) for p in split_compound(value, parts)]
+    active = [
+        (i, m) for i, p in enumerate(split_compound(value, parts)) if (m := optional_regex(p))
+    ]
+    if not active:
+        return lambda v: isinstance(v, tuple) and len(v) == parts
+    if len(active) == 1:
+        return PartMatcher(active[0][0], parts, active[0][1])
 
     def match(v: object) -> bool:
         if not isinstance(v, tuple) or len(v) != parts:
             return False
-        return all(m is None or m(str(x)) for m, x in zip(subs, v, strict=True))
+        return all(m(str(v[i])) for i, m in active)
 
     return match
+
+
+class PartMatcher:
+    """Matches one part of a compound value (e.g. the name of ``name=version``)."""
+
+    __slots__ = ("inner", "part", "parts")
+
+    def __init__(self, part: int, parts: int, inner: Callable[[str], bool]) -> None:
+        self.part = part
+        self.parts = parts
+        self.inner = inner
+
+    def __call__(self, v: object) -> bool:
+        return isinstance(v, tuple) and len(v) == self.parts and self.inner(str(v[self.part]))
 
 
 def key_value_matcher(value: str) -> Matcher:

@@ -7,8 +7,7 @@ A message says what matched as a user reads it, e.g. ``Container 'web' has image
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 from stockade.model.deployment import Container, Deployment, EnvVar, Port, Volume
 from stockade.model.image import Component, DockerfileLine, Vulnerability
@@ -23,12 +22,31 @@ from stockade.policy.criteria import FieldSpec, ImageView, Level
 from stockade.policy.model import LifecycleStage, Policy, PolicyGroup
 
 
-@dataclass(frozen=True, slots=True)
 class Violation:
-    """One policy that matched one object, with one message per way it matched."""
+    """One policy that matched one object, with one message per way it matched.
 
-    policy: Policy
-    messages: tuple[str, ...]
+    Messages are rendered on first access: deciding *whether* a policy fires never pays for
+    the sentences.
+    """
+
+    __slots__ = ("_messages", "_render", "policy")
+
+    def __init__(
+        self,
+        policy: Policy,
+        messages: tuple[str, ...] | None = None,
+        render: Callable[[], tuple[str, ...]] | None = None,
+    ) -> None:
+        self.policy = policy
+        self._messages = messages
+        self._render = render
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        if self._messages is None:
+            self._messages = self._render() if self._render is not None else ()
+            self._render = None
+        return self._messages
 
     def enforced(self, stage: LifecycleStage) -> bool:
         if stage is LifecycleStage.BUILD:
@@ -36,6 +54,9 @@ class Violation:
         if stage is LifecycleStage.DEPLOY:
             return self.policy.enforced_at_deploy
         return bool(self.policy.enforcement_actions)
+
+    def __repr__(self) -> str:
+        return f"Violation({self.policy.name!r}, {self.messages!r})"
 
 
 Step = tuple[Level, Sequence[FieldSpec], Sequence[PolicyGroup], object]
