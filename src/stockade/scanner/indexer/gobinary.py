@@ -135,12 +135,15 @@ def _find_header(exe: Executable) -> tuple[bytes, int] | None:
     elif not exe.sections:
         candidates.extend((g.offset, g.filesz) for g in exe.segments if g.writable)
     for offset, size in candidates:
-        chunk = exe.reader.read_upto(offset, min(size, MAX_SEARCH))
-        pos = chunk.find(MAGIC)
+        # Like Go's reader, the 32 header bytes may run past the section (a pre-1.18 header
+        # with 4-byte pointers fills only 24).
+        window = min(size, MAX_SEARCH)
+        chunk = exe.reader.read_upto(offset, window + 32)
+        pos = chunk.find(MAGIC, 0, window)
         while pos != -1:
-            if pos % ALIGN == 0 and len(chunk) - pos >= 32:
+            if pos % ALIGN == 0 and len(chunk) - pos >= 16:
                 return chunk[pos : pos + 32], offset + pos
-            pos = chunk.find(MAGIC, pos + 1)
+            pos = chunk.find(MAGIC, pos + 1, window)
     return None
 
 

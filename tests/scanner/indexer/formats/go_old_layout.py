@@ -32,7 +32,7 @@ def main() -> None:
     print('__attribute__((section(".go.buildinfo"), used, aligned(16)))')
     print("const struct bi buildinfo = {")
     print("  { '\\xff', ' ', 'G', 'o', ' ', 'b', 'u', 'i', 'l', 'd', 'i', 'n', 'f', ':' },")
-    print("  8, 0, &vs, &ms };")
+    print("  sizeof(void *), 0, &vs, &ms };")
     print("int main(void) { return buildinfo.ptrsize - 8; }")
 
 

@@ -161,6 +161,12 @@ go version -m "$out/go/hello-linux-amd64" > "$work/modinfo.txt"
 python3 "$here/go_old_layout.py" "$work/modinfo.txt" go1.16.15 > "$work/old.c"
 gcc -O0 -no-pie -o "$out/go/old-layout-linux-amd64" "$work/old.c"
 strip "$out/go/old-layout-linux-amd64"
+# The same for 32-bit pointers: compiled -m32 and linked without libc (main touches none).
+go version -m "$out/go/hello-linux-386" > "$work/modinfo32.txt"
+python3 "$here/go_old_layout.py" "$work/modinfo32.txt" go1.15.15 > "$work/old32.c"
+gcc -m32 -O0 -fno-pie -c -o "$work/old32.o" "$work/old32.c"
+ld -m elf_i386 -e main -o "$out/go/old-layout-linux-386" "$work/old32.o"
+strip "$out/go/old-layout-linux-386"
 for f in "$out"/go/*; do
   [[ "$f" == *.want.txt ]] && continue
   go version -m "$f" > "$f.want.txt"

@@ -29,6 +29,7 @@ FORMATS = {
     "hello-linux-386": "elf",
     "hello-linux-amd64": "elf",
     "hello-windows-amd64.exe": "pe",
+    "old-layout-linux-386": "elf",
     "old-layout-linux-amd64": "elf",
 }
 
