@@ -127,6 +127,7 @@ def test_apk_dpkg_ruby_dotnet_npm_lock(tmp_path: Path) -> None:
     dpkg = (
         b"Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nSource: openssl (3.0.11-1)\n"
         b"Version: 3.0.11-1~deb12u2\n\nPackage: removed\nStatus: deinstall ok config-files\nVersion: 1\n"
+        b"\nPackage: npm\nStatus: install ok unpacked\nVersion: 9.2.0~ds1-1\n"
     )
     gemspec = (
         b'Gem::Specification.new do |s|\n  s.name = "rack".freeze\n  s.version = "2.2.3"\nend\n'
@@ -164,7 +165,7 @@ def test_apk_dpkg_ruby_dotnet_npm_lock(tmp_path: Path) -> None:
     apks = {p.name: p for p in report.packages if p.ecosystem is Ecosystem.APK}
     assert apks["libcrypto3"].source_name == "openssl"
     debs = {p.name: p for p in report.packages if p.ecosystem is Ecosystem.DEB}
-    assert set(debs) == {"libssl3"}
+    assert set(debs) == {"libssl3", "npm"}  # unpacked but unconfigured is still on disk
     assert (debs["libssl3"].source_name, debs["libssl3"].source_version) == ("openssl", "3.0.11-1")
     assert _by(report, Ecosystem.GEM) == {"rack": "2.2.3"}
     assert _by(report, Ecosystem.NUGET) == {"App": "1.0.0", "Newtonsoft.Json": "12.0.1"}

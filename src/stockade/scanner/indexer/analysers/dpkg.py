@@ -7,12 +7,17 @@ import re
 from stockade.model.index_report import Ecosystem, Package
 from stockade.scanner.indexer.analysers.base import PerFile, os_package, paragraphs
 
+# dpkg states in which the package's files are on disk ("config-files" and "not-installed"
+# leave at most configuration behind). An unconfigured package is still code in the image.
+ON_DISK = frozenset(
+    {"installed", "unpacked", "half-configured", "triggers-awaited", "triggers-pending"}
+)
 _SOURCE = re.compile(r"^(\S+)(?:\s+\(([^)]+)\))?$")
 
 
 class DpkgAnalyser(PerFile):
     name = "dpkg"
-    version = "1"
+    version = "2"
     patterns = (
         r"var/lib/dpkg/status",
         r"var/lib/dpkg/status\.d/[^/]+(?<!\.md5sums)",
@@ -26,7 +31,7 @@ class DpkgAnalyser(PerFile):
             if not name or not version:
                 continue
             status = para.get("Status", "").split()
-            if not distroless and (len(status) < 3 or status[2] != "installed"):
+            if not distroless and (len(status) < 3 or status[2] not in ON_DISK):
                 continue
             source_name, source_version = name, version
             m = _SOURCE.match(para.get("Source", ""))
