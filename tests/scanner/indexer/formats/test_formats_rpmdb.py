@@ -158,6 +158,10 @@ def test_header_parsing_by_hand() -> None:
     )  # fmt: skip
     # The same blob with the 8-byte header magic in front reads the same.
     assert parse_header(b"\x8e\xad\xe8\x01\0\0\0\0" + blob) == pkg
+    # A later ("dribble") entry replaces an earlier one of the same tag, as in rpm.
+    data2 = data + b"renamed\0"
+    blob2 = _header([(1000, 6, 0, 1), (1001, 6, 5, 1), (1000, 6, len(data), 1)], data2)
+    assert parse_header(blob2).name == "renamed"
 
 
 @pytest.mark.parametrize(

@@ -100,8 +100,9 @@ class Header:
             index.byteswap()
         self._index = index
         tags = index[0::4]
-        # First occurrence wins (build from the end so earlier entries overwrite later ones).
-        self._entries = dict(zip(reversed(tags), range(il - 1, -1, -1), strict=True))
+        # The last occurrence wins: rpm lets "dribble" entries appended after the immutable
+        # region replace region entries of the same tag.
+        self._entries = dict(zip(tags, range(il), strict=True))
 
     def __contains__(self, tag: int) -> bool:
         return tag in self._entries
