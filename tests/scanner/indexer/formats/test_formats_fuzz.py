@@ -101,6 +101,7 @@ CASES = [
     ("go/hello-windows-amd64.exe", read_go_buildinfo),
     ("go/hello-darwin-arm64", read_go_buildinfo),
     ("go/old-layout-linux-amd64", read_go_buildinfo),
+    ("go/old-layout-linux-386", read_go_buildinfo),
     ("rust/auditable-linux-amd64", read_rust_audit),
     ("java/store.ear", lambda d: read_java_archive(d, "store.ear")),
     ("java/payments-service-3.2.0.jar", lambda d: read_java_archive(d, "p.jar")),
