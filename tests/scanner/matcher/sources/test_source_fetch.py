@@ -259,3 +259,78 @@ def test_redhat_vex_archive_changes_and_deletions(tmp_path: Path, feed_server: S
         "/changes.csv",
         "/deletions.csv",
     ]
+
+
+def _tarball(dest: Path, members: dict[str, Path]) -> None:
+    with tarfile.open(dest, "w:gz") as tf:
+        for arcname, src in members.items():
+            tf.add(src, arcname)
+
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    ("source", "layout", "want"),
+    [
+        ("debian-tracker", {"tracker.json": DATA / "debian-tracker.json"}, "CVE-2023-38545"),
+        (
+            "oracle",
+            {"com.oracle.elsa-all.xml.bz2": DATA / "oracle/com.oracle.elsa-2023.xml"},
+            "ELSA-2023-5763",
+        ),
+        (
+            "redhat-repo2cpe",
+            {"repository-to-cpe.json": DATA / "redhat-repo2cpe/repository-to-cpe.json"},
+            "rhel-9-for-x86_64-appstream-rpms",
+        ),
+        (
+            "nodejs-wg",
+            {
+                "wg.tar.gz": {
+                    "security-wg-main/vuln/npm/1.json": VULNDATA
+                    / "nodejs-security-wg/vuln/npm/1.json"
+                }
+            },
+            "NSWG-ECO-1",
+        ),
+        (
+            "ubuntu-tracker",
+            {
+                "uct.tar.gz": {
+                    "uct/active/CVE-2020-10018": VULNDATA
+                    / "ubuntu-cve-tracker/active/CVE-2020-10018"
+                }
+            },
+            "CVE-2020-10018",
+        ),
+    ],
+)
+def test_more_sources_online(
+    source: str, layout: dict[str, Any], want: str, tmp_path: Path, feed_server: Server
+) -> None:
+    root = tmp_path / "srv"
+    root.mkdir()
+    ((name, content),) = layout.items()
+    if isinstance(content, dict):
+        _tarball(root / name, content)
+    elif name.endswith(".bz2"):
+        (root / name).write_bytes(bz2.compress(content.read_bytes()))
+    else:
+        shutil.copy(content, root / name)
+    srv = feed_server(root)
+    updater = make_updater(source, base_url=f"{srv.url}/{name}")
+    first, _ = _fetch_twice(updater, tmp_path)
+    assert want in {r.id for r in updater.parse(first.path)}
+
+
+def test_suse_gzip_online(tmp_path: Path, feed_server: Server) -> None:
+    root = tmp_path / "srv"
+    root.mkdir()
+    data = (DATA / "suse/suse.linux.enterprise.server.15.xml").read_bytes()
+    for line in ("12", "15"):
+        (root / f"suse.linux.enterprise.server.{line}.xml.gz").write_bytes(gzip.compress(data))
+    srv = feed_server(root)
+    updater = make_updater("suse", base_url=srv.url)
+    first, _ = _fetch_twice(updater, tmp_path)
+    assert {r.release for r in updater.parse(first.path)} == {"15.4", "15.5"}

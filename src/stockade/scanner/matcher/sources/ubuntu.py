@@ -55,7 +55,7 @@ _PRIORITY_WORD = {
 
 class UbuntuTrackerUpdater(FeedUpdater):
     name = "ubuntu-tracker"
-    URL = "https://launchpad.net/ubuntu-cve-tracker/+git/ubuntu-cve-tracker/+archive/master.tar.gz"
+    URL = "https://git.launchpad.net/ubuntu-cve-tracker/snapshot/ubuntu-cve-tracker-master.tar.gz"
 
     def downloads(self) -> list[Download]:
         return [Download(self.base_url, "ubuntu-cve-tracker.tar.gz", extract=True)]
