@@ -10,13 +10,13 @@ from stockade.scanner.matcher.errors import InvalidVersionError
 from stockade.scanner.matcher.versions import SCHEMES
 
 from .refcheck import assert_pairs_agree, reference_settings
-from .version_strategies import dpkg_versions
+from .version_strategies import dpkg_versions, dpkg_wide
 
 DPKG = SCHEMES["dpkg"]
 
 
 @reference_settings(60)
-@given(st.lists(dpkg_versions(), min_size=2, max_size=6, unique=True))
+@given(st.lists(st.one_of(dpkg_versions(), dpkg_wide), min_size=2, max_size=6, unique=True))
 def test_order_matches_dpkg(dpkg_ref, versions):
     assert_pairs_agree(
         versions, DPKG.compare, lambda pairs: dpkg_ref.ask([f"{a}\t{b}" for a, b in pairs])

@@ -11,13 +11,13 @@ from stockade.scanner.matcher.versions import SCHEMES
 from stockade.scanner.matcher.versions.maven import maven_range_contains
 
 from .refcheck import assert_answers_agree, assert_pairs_agree, reference_settings
-from .version_strategies import maven_ranges, maven_versions
+from .version_strategies import maven_ranges, maven_versions, maven_wide
 
 MAVEN = SCHEMES["maven"]
 
 
 @reference_settings(100)
-@given(st.lists(maven_versions(), min_size=2, max_size=12, unique=True))
+@given(st.lists(st.one_of(maven_versions(), maven_wide), min_size=2, max_size=12, unique=True))
 def test_order_matches_comparable_version(maven_ref, versions):
     assert_pairs_agree(
         versions, MAVEN.compare, lambda pairs: maven_ref.ask([f"cmp\t{a}\t{b}" for a, b in pairs])

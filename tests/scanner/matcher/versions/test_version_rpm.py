@@ -11,7 +11,7 @@ from stockade.scanner.matcher.versions import SCHEMES
 from stockade.scanner.matcher.versions.rpm import evr_key
 
 from .refcheck import reference_settings, sign
-from .version_strategies import rpm_evrs
+from .version_strategies import rpm_evrs, rpm_wide_evrs
 
 RPM = SCHEMES["rpm"]
 
@@ -26,7 +26,7 @@ def _field(value):
 
 
 @reference_settings(80)
-@given(st.lists(rpm_evrs(), min_size=2, max_size=10, unique=True))
+@given(st.lists(st.one_of(rpm_evrs(), rpm_wide_evrs), min_size=2, max_size=10, unique=True))
 def test_order_matches_label_compare(rpm_ref, evrs):
     pairs = [(a, b) for a in evrs for b in evrs]
     requests = ["\t".join(_field(x) for x in (*a, *b)) for a, b in pairs]

@@ -337,3 +337,24 @@ def maven_release_versions(draw: st.DrawFn) -> str:
         if draw(st.booleans()):
             text += draw(st.sampled_from(["", "-", "."])) + draw(st.sampled_from(["1", "2", "10"]))
     return text
+
+
+# --- wide variants: any text over each scheme's alphabet, for the reference comparisons ---
+
+dpkg_wide = st.builds(
+    lambda head, tail, rev: head + tail + (f"-{rev}" if rev else ""),
+    st.sampled_from("0123456789"),
+    st.text(alphabet="0123456789abzAZ.+~", max_size=7),
+    st.text(alphabet="0123456789az.+~", max_size=4),
+)
+rpm_wide_parts = st.text(alphabet="0123456789abzAZ._+~^%#", min_size=1, max_size=8)
+rpm_wide_evrs = st.tuples(
+    st.one_of(st.none(), st.sampled_from(["0", "1", "007", "42"])),
+    rpm_wide_parts,
+    st.one_of(st.none(), rpm_wide_parts),
+)
+maven_wide = st.text(alphabet="0123456789abcmrsABC.-_", min_size=1, max_size=10)
+gem_wide = st.from_regex(
+    r"[0-9]{1,3}(\.[0-9a-zA-Z]{1,3}){0,4}(-[0-9A-Za-z-]{1,3}(\.[0-9A-Za-z-]{1,3}){0,2})?",
+    fullmatch=True,
+)
