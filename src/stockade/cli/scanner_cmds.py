@@ -9,10 +9,12 @@ Scanner DB. Exit codes: 0 indexed, 2 usage, 3 the image could not be read.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -23,7 +25,7 @@ from stockade.scanner.indexer.errors import ImageSourceError
 from stockade.scanner.indexer.image import Platform
 from stockade.scanner.indexer.registry import RegistryOptions, parse_reference
 from stockade.scanner.indexer.sources import open_source
-from stockade.scanner.indexer.store import PostgresStore
+from stockade.scanner.indexer.store import MemoryStore, PostgresStore
 
 # Commands other modules define, loaded only when used (they import the Matcher, and the SBOM
 # libraries are slow to import), so ``stockade scanner index`` starts fast.
@@ -115,6 +117,61 @@ def index(
         if store is not None:
             store.close()
     click.echo(render(report, output))
+
+
+@command.command("indexer")
+@click.option(
+    "--listen", default="127.0.0.1:8443", show_default=True, help="host:port to serve on."
+)
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option(
+    "--client-ca",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CA (Central's) that client certificates must chain to.",
+)
+@click.option(
+    "--db-url",
+    envvar="STOCKADE_SCANNER_DB_URL",
+    default=None,
+    help="Scanner DB (postgresql://...); without it reports live in memory only.",
+)
+@click.option(
+    "--allow-local-images",
+    is_flag=True,
+    help="Let clients index oci:/docker-archive: paths on this host.",
+)
+def indexer(
+    listen: str,
+    tls_cert: str | None,
+    tls_key: str | None,
+    client_ca: str | None,
+    db_url: str | None,
+    allow_local_images: bool,
+) -> None:
+    """Serve the IndexerService (gRPC, mutual TLS)."""
+    service = importlib.import_module("stockade.scanner.indexer.service")
+    tls = None
+    given = [x for x in (tls_cert, tls_key, client_ca) if x]
+    if given and len(given) != 3:
+        raise ConfigError("--tls-cert, --tls-key and --client-ca go together.")
+    if given:
+        assert tls_cert and tls_key and client_ca
+        tls = service.TLSFiles(
+            cert=Path(tls_cert).read_bytes(),
+            key=Path(tls_key).read_bytes(),
+            ca=Path(client_ca).read_bytes(),
+        )
+    store = PostgresStore(db_url) if db_url else MemoryStore()
+
+    async def serve() -> None:
+        servicer = service.IndexerServicer(store, allow_local_images=allow_local_images)
+        server, port = await service.start_server(servicer, listen, tls)
+        click.echo(f"IndexerService listening on {listen.rsplit(':', 1)[0]}:{port}", err=True)
+        await server.wait_for_termination()
+
+    asyncio.run(serve())
 
 
 def render(report: IndexReport, output: str) -> str:

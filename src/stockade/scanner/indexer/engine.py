@@ -128,7 +128,9 @@ class Indexer:
 
     # -- public ----------------------------------------------------------------------------
 
-    def index(self, source: ImageSource) -> IndexReport:
+    def index(self, source: ImageSource, *, force: bool = False) -> IndexReport:
+        """The index report of ``source``; with ``force`` a stored report is not reused
+        (cached layer results still are)."""
         self.layers_read = []
         resolved = source.resolve()
         ids = diff_ids(resolved.config, resolved.name)
@@ -137,7 +139,7 @@ class Indexer:
                 f"Image {resolved.name}: the manifest has {len(resolved.layers)} layers but the "
                 f"config has {len(ids)} diff_ids."
             )
-        if self.store is not None:
+        if self.store is not None and not force:
             cached = self.store.report(resolved.manifest_digest, self.fingerprint)
             if cached is not None:
                 logger.info("index report for %s found in the store", resolved.manifest_digest)

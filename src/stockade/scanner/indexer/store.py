@@ -65,6 +65,10 @@ class IndexStore(Protocol):
 
     def put_report(self, report: IndexReport, fingerprint: str) -> None: ...
 
+    def stored_report(self, manifest_digest: str) -> IndexReport | None:
+        """The report for this digest, whichever analyser set produced it."""
+        ...
+
 
 class MemoryStore:
     """The same contract in a dict, for one process (the CLI without --db-url, tests)."""
@@ -89,6 +93,10 @@ class MemoryStore:
 
     def put_report(self, report: IndexReport, fingerprint: str) -> None:
         self.reports[report.manifest_digest] = (fingerprint, json.dumps(report_to_dict(report)))
+
+    def stored_report(self, manifest_digest: str) -> IndexReport | None:
+        row = self.reports.get(manifest_digest)
+        return report_from_dict(cast(ReportDict, json.loads(row[1]))) if row else None
 
 
 class PostgresStore:
@@ -154,6 +162,12 @@ class PostgresStore:
             "SET fingerprint = EXCLUDED.fingerprint, report = EXCLUDED.report, updated_at = now()",
             (report.manifest_digest, fingerprint, Jsonb(report_to_dict(report))),
         )
+
+    def stored_report(self, manifest_digest: str) -> IndexReport | None:
+        row = self._conn.execute(
+            "SELECT report FROM indexer_reports WHERE manifest_digest = %s", (manifest_digest,)
+        ).fetchone()
+        return report_from_dict(cast(ReportDict, row[0])) if row else None
 
     def close(self) -> None:
         self._conn.close()
