@@ -81,7 +81,8 @@ def update(
 ) -> None:
     """Update the vulnerability store from the sources (online, or offline files)."""
     paths = _parse_offline(offline)
-    selected = list(sources) or (list(paths) if paths else names())
+    # the manual source has no upstream: it runs only when given a file (--offline manual=...)
+    selected = list(sources) or (list(paths) if paths else [n for n in names() if n != "manual"])
     updaters: list[Updater] = [make_updater(n, offline=paths.get(n)) for n in selected]
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
