@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from stockade.scanner.indexer.analysers import PACKAGE_ANALYSERS
+from stockade.scanner.indexer.analysers.dpkg import DpkgAnalyser
 from stockade.scanner.indexer.analysers.python import PythonAnalyser
 from stockade.scanner.indexer.engine import Indexer
 from stockade.scanner.indexer.errors import BlobDigestError, CorruptLayerError
@@ -68,8 +69,8 @@ def test_new_analyser_version_rereads_only_for_that_analyser(
             "SELECT analyser, analyser_version, count(*) FROM indexer_layer_results "
             "GROUP BY 1, 2 ORDER BY 1, 2"
         ).fetchall()
-    assert ("python", "1", 2) in rows and ("python", "2", 2) in rows
-    assert ("dpkg", "1", 2) in rows  # not duplicated
+    assert ("python", PythonAnalyser.version, 2) in rows and ("python", "2", 2) in rows
+    assert ("dpkg", DpkgAnalyser.version, 2) in rows  # not duplicated
     assert {p.analyser_version for p in report.packages if p.analyser == "python"} == {"2"}
 
 
