@@ -56,7 +56,11 @@ StartCentral = Callable[..., Awaitable[CentralHandle]]
 
 
 @pytest.fixture
-async def start_central(tmp_path: Path) -> AsyncIterator[StartCentral]:
+async def start_central(
+    tmp_path: Path, make_database: Callable[[], str]
+) -> AsyncIterator[StartCentral]:
+    # Depending on make_database orders teardown: every Central stops before its database
+    # is dropped.
     started: list[CentralHandle] = []
 
     async def start(db_url: str, data_dir: Path | None = None, **overrides: Any) -> CentralHandle:

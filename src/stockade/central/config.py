@@ -35,6 +35,15 @@ class CentralConfig:
     db_timeout_seconds: float = 5.0
     login_failures_per_minute: int = 10
     public_login_notice: str = ""
+    retention_resolved_alerts_days: int = 7
+    retention_unused_images_days: int = 7
+    retention_deleted_deployment_alerts_days: int = 7
+    maintenance_interval_seconds: float = 3600.0
+    notifier_poll_seconds: float = 2.0
+    notifier_retry_base_seconds: float = 5.0
+    notifier_retry_max_seconds: float = 900.0
+    notifier_max_attempts: int = 40
+    notifier_timeout_seconds: float = 10.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

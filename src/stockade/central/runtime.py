@@ -28,6 +28,7 @@ from stockade.central.db.database import Database
 from stockade.central.db.embedded import EmbeddedPostgres
 from stockade.central.db.migrate import migrate
 from stockade.central.errors import StartupError
+from stockade.central.maintenance import Maintenance, Retention
 from stockade.central.notifiers import NotificationService, NotifierStore, QueueSettings
 from stockade.central.secrets import (
     CentralSecrets,
@@ -101,6 +102,7 @@ class Central:
     build: str = field(default_factory=lambda: os.environ.get("STOCKADE_BUILD", "dev"))
     embedded: EmbeddedPostgres | None = None
     notifications: NotificationService = field(kw_only=True)
+    maintenance: Maintenance = field(kw_only=True)
 
     @property
     def vault(self) -> crypto.CredentialVault:
@@ -152,6 +154,18 @@ class Central:
             ),
         )
         notifications.start()  # the delivery worker; enqueueing never waits for it
+        exceptions = ExceptionStore(db)
+        maintenance = Maintenance(
+            db,
+            exceptions,
+            Retention(
+                resolved_alerts_days=cfg.retention_resolved_alerts_days,
+                unused_images_days=cfg.retention_unused_images_days,
+                deleted_deployment_alerts_days=cfg.retention_deleted_deployment_alerts_days,
+            ),
+            cfg.maintenance_interval_seconds,
+        )
+        maintenance.start()
         return cls(
             cfg,
             db,
@@ -162,14 +176,16 @@ class Central:
             PolicyStore(db),
             AlertStore(db),
             ImageStore(db),
-            ExceptionStore(db),
+            exceptions,
             token_provider,
             authenticator,
             embedded=embedded,
             notifications=notifications,
+            maintenance=maintenance,
         )
 
     async def stop(self) -> None:
+        await self.maintenance.stop()
         await self.notifications.stop()
         await self.db.close()
         if self.embedded is not None:

@@ -1,0 +1,127 @@
+"""Central's periodic housekeeping: exception expiry and retention pruning.
+
+One pass runs every ``maintenance_interval_seconds``; with several Central replicas only the
+one holding a session advisory lock works, the others skip. Deletions go in small batches,
+each its own short transaction, so pruning never holds locks the API waits on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from stockade.central.db.database import Database
+from stockade.central.errors import DatabaseUnavailable
+from stockade.central.store.exceptions import ExceptionStore
+
+logger = logging.getLogger(__name__)
+
+MAINTENANCE_LOCK_KEY = 0x73746B6D61696E74  # "stkmaint"
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Retention:
+    resolved_alerts_days: int = 7  # resolved or attempted alerts older than this go
+    unused_images_days: int = 7  # images no deployment uses, not updated for this long
+    deleted_deployment_alerts_days: int = 7  # alerts of deployments that no longer exist
+
+
+# Each job: a statement deleting at most one batch; repeated until it deletes nothing.
+_JOBS = {
+    "resolved_alerts": (
+        "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts"
+        " WHERE state IN ('RESOLVED', 'ATTEMPTED')"
+        " AND updated_at < now() - make_interval(days => %(resolved)s) LIMIT %(batch)s)"
+    ),
+    "deleted_deployment_alerts": (
+        "DELETE FROM alerts WHERE id IN (SELECT a.id FROM alerts a"
+        " WHERE a.deployment_id IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.id = a.deployment_id)"
+        " AND a.updated_at < now() - make_interval(days => %(deleted)s) LIMIT %(batch)s)"
+    ),
+    "unused_images": (
+        "DELETE FROM images WHERE id IN (SELECT i.id FROM images i"
+        " WHERE NOT EXISTS (SELECT 1 FROM deployment_images di WHERE di.image_id = i.id)"
+        " AND i.last_updated < now() - make_interval(days => %(images)s) LIMIT %(batch)s)"
+    ),
+    "orphaned_cves": (
+        "DELETE FROM cves WHERE id IN (SELECT c.id FROM cves c"
+        " WHERE NOT EXISTS (SELECT 1 FROM image_cves f WHERE f.cve_id = c.id) LIMIT %(batch)s)"
+    ),
+}
+
+
+async def prune(db: Database, retention: Retention, batch: int = BATCH) -> dict[str, int]:
+    """Delete what retention allows; returns rows deleted per job."""
+    params = {
+        "resolved": retention.resolved_alerts_days,
+        "deleted": retention.deleted_deployment_alerts_days,
+        "images": retention.unused_images_days,
+        "batch": batch,
+    }
+    counts: dict[str, int] = {}
+    for name, statement in _JOBS.items():
+        total = 0
+        while True:
+            async with db.connection() as conn:
+                cur = await conn.execute(statement.encode(), params)
+                total += cur.rowcount
+            if cur.rowcount < batch:
+                break
+        counts[name] = total
+    return counts
+
+
+class Maintenance:
+    def __init__(
+        self,
+        db: Database,
+        exceptions: ExceptionStore,
+        retention: Retention,
+        interval_seconds: float,
+    ) -> None:
+        self.db = db
+        self.exceptions = exceptions
+        self.retention = retention
+        self.interval = interval_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> dict[str, int] | None:
+        """One pass, if this replica gets the lock; None when another one is working."""
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "SELECT pg_try_advisory_lock(%s) AS ok", (MAINTENANCE_LOCK_KEY,)
+            )
+            row = await cur.fetchone()
+            if not row or not row["ok"]:
+                return None
+            try:
+                counts = {"expired_exception_cves": await self.exceptions.expire_due()}
+                counts.update(await prune(self.db, self.retention))
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (MAINTENANCE_LOCK_KEY,))
+        if any(counts.values()):
+            logger.info("maintenance pass", extra=counts)
+        return counts
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except DatabaseUnavailable:
+                logger.warning("maintenance skipped: Central DB unavailable")
+            except Exception:
+                logger.exception("maintenance pass failed")
+            await asyncio.sleep(self.interval)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="central-maintenance")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,73 @@
+"""Retention pruning and exception expiry, run by Central's maintenance pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+import pytest
+
+from stockade.central.maintenance import Retention, prune
+from stockade.central.store.alerts import DeploymentRef
+from stockade.model.image import Component, Image, ImageName, Severity, Vulnerability
+from stockade.policy import LifecycleStage, Violation
+
+pytestmark = pytest.mark.integration
+
+
+async def test_retention_prunes_only_what_has_aged_out(central, seed_inventory) -> None:
+    ids = seed_inventory(central.db_url, {"c": {"namespaces": {"n": {"deployments": ["a", "b"]}}}})
+    refs = {
+        name: DeploymentRef(ids[f"c/n/{name}"], name, "n", ids["c"], "c") for name in ("a", "b")
+    }
+    latest = next(p for p in await central.central.policies.all() if p.name == "Latest tag")
+    store = central.central.alerts
+    for ref in refs.values():
+        await store.record_deployment(ref, LifecycleStage.DEPLOY, [Violation(latest, ("x",))])
+    await store.record_deployment(refs["a"], LifecycleStage.DEPLOY, [])  # resolves a's alert
+    images = central.central.images
+    cve = Vulnerability("CVE-2020-1", cvss=5.0, severity=Severity.MODERATE)
+    for digest, name in (("sha256:" + "1" * 64, "r/used:1"), ("sha256:" + "2" * 64, "r/old:1")):
+        await images.save_scan(
+            Image(
+                name=ImageName.parse(name),
+                id=digest,
+                components=(Component("z", "1", "dpkg", vulnerabilities=(cve,)),),
+                scanned=dt.datetime.now(dt.UTC),
+            )
+        )
+    with psycopg.connect(central.db_url) as conn:
+        conn.execute(
+            "INSERT INTO deployment_images VALUES (%s, 'c', 'r/used:1', %s)",
+            (ids["c/n/b"], "sha256:" + "1" * 64),
+        )
+        conn.execute("INSERT INTO cves (id) VALUES ('CVE-ORPHAN')")
+        conn.execute("UPDATE alerts SET updated_at = now() - interval '10 days'")
+        conn.execute("UPDATE images SET last_updated = now() - interval '10 days'")
+
+    counts = await prune(central.central.db, Retention(), batch=1)  # batch=1: loops
+    assert counts == {
+        "resolved_alerts": 1,
+        "deleted_deployment_alerts": 0,
+        "unused_images": 1,
+        "orphaned_cves": 1,
+    }
+    with psycopg.connect(central.db_url) as conn:
+        assert conn.execute("SELECT state FROM alerts").fetchall() == [("ACTIVE",)]
+        assert conn.execute("SELECT name FROM images").fetchall() == [("docker.io/r/used:1",)]
+        assert conn.execute("SELECT id FROM cves").fetchall() == [("CVE-2020-1",)]
+        conn.execute("DELETE FROM deployments WHERE id = %s", (ids["c/n/b"],))
+    counts = await prune(central.central.db, Retention())
+    assert counts["deleted_deployment_alerts"] == 1
+    # a second Central's pass waits its turn instead of pruning twice
+    assert await central.central.maintenance.run_once() is not None
+
+
+async def test_recent_data_is_kept(central) -> None:
+    counts = await prune(central.central.db, Retention(resolved_alerts_days=0))
+    assert set(counts) == {
+        "resolved_alerts",
+        "deleted_deployment_alerts",
+        "unused_images",
+        "orphaned_cves",
+    }
