@@ -58,7 +58,7 @@ def test_new_analyser_version_rereads_only_for_that_analyser(
     Indexer(PostgresStore(database_url)).index(first)
 
     class PythonV2(PythonAnalyser):
-        version = "2"
+        version = PythonAnalyser.version + "-next"
 
     analysers = tuple(PythonV2() if a.name == "python" else a for a in PACKAGE_ANALYSERS)
     indexer = Indexer(PostgresStore(database_url), analysers=analysers)
@@ -69,9 +69,11 @@ def test_new_analyser_version_rereads_only_for_that_analyser(
             "SELECT analyser, analyser_version, count(*) FROM indexer_layer_results "
             "GROUP BY 1, 2 ORDER BY 1, 2"
         ).fetchall()
-    assert ("python", PythonAnalyser.version, 2) in rows and ("python", "2", 2) in rows
+    assert ("python", PythonAnalyser.version, 2) in rows and ("python", PythonV2.version, 2) in rows
     assert ("dpkg", DpkgAnalyser.version, 2) in rows  # not duplicated
-    assert {p.analyser_version for p in report.packages if p.analyser == "python"} == {"2"}
+    assert {p.analyser_version for p in report.packages if p.analyser == "python"} == {
+        PythonV2.version
+    }
 
 
 def test_failed_index_stores_no_report(tmp_path: Path, database_url: str) -> None:
