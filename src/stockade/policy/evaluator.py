@@ -104,6 +104,9 @@ class _Node:
     groups: list[_Group]
     children: list[_Node]
     key: int = 0  # unique per node, for the image cache
+    # a container node without criteria of its own whose only child is the image node:
+    # walked straight to the image's cached result
+    image_only: _Node | None = None
 
 
 @dataclass(slots=True)
@@ -117,6 +120,7 @@ class CompiledPolicy:
     policy: Policy
     sections: list[_Section]
     image_sections: list[_Section]  # rooted at IMAGE; empty if any criterion is not an image one
+    scope_key: tuple[object, ...] = ()  # equal for policies with the same scopes and exclusions
 
     @property
     def name(self) -> str:
@@ -221,6 +225,13 @@ def _build_tree(groups: list[ResolvedGroup], root: Level) -> _Node | None:
     # cheapest checks first: own groups before children, children with groups first
     for node in nodes.values():
         node.children.sort(key=lambda n: (0 if n.groups else 1, n.level.value))
+        if (
+            node.level is Level.CONTAINER
+            and not node.groups
+            and len(node.children) == 1
+            and node.children[0].level is Level.IMAGE
+        ):
+            node.image_only = node.children[0]
     return nodes[root]
 
 
@@ -242,7 +253,11 @@ def compile_policy(policy: Policy, now: Callable[[], dt.datetime]) -> CompiledPo
             image_ok = False
         else:
             image_sections.append(_Section(name, image_tree))
-    return CompiledPolicy(policy, sections, image_sections if image_ok else [])
+    # repr: exclusions may carry unknown JSON keys (unhashable); equal text means equal scoping
+    scope_key = (
+        (repr((policy.scope, policy.exclusions)),) if policy.scope or policy.exclusions else ()
+    )
+    return CompiledPolicy(policy, sections, image_sections if image_ok else [], scope_key)
 
 
 class CompiledPolicySet:
@@ -301,6 +316,16 @@ class CompiledPolicySet:
             if child.level is Level.IMAGE:
                 assert isinstance(element, Container)
                 found = self._image_paths(child, ctx.image_view(element), ctx)
+            elif child.image_only is not None:
+                found = []
+                image_node = child.image_only
+                for c in ctx.children(child.level, element):
+                    assert isinstance(c, Container)
+                    sub = self._image_paths(image_node, ctx.image_view(c), ctx)
+                    if sub:
+                        found.extend([(child, c), *path] for path in sub)
+                        if len(found) >= MAX_MATCHES_PER_SECTION:
+                            break
             else:
                 found = []
                 for c in ctx.children(child.level, element):
@@ -428,12 +453,17 @@ class CompiledPolicySet:
     ) -> list[Violation]:
         out = []
         now = self._now()
+        scoped: dict[tuple[object, ...], Deployment | None] = {(): deployment}
         for cp in policies:
-            subject = scoping.apply(cp.policy, deployment, now)
+            key = cp.scope_key
+            if key in scoped:
+                subject = scoped[key]
+            else:
+                subject = scoped[key] = scoping.apply(cp.policy, deployment, now)
+                if subject is not None and subject is not deployment:
+                    ctx.keep.append(subject)  # ids in the fact cache must stay unique
             if subject is None:
                 continue
-            if subject is not deployment:
-                ctx.keep.append(subject)  # ids in the fact cache must stay unique
             violation = self._violations(cp, cp.sections, subject, ctx, True)
             if violation is not None:
                 out.append(violation)
