@@ -18,6 +18,7 @@ from stockade.central.api import (
     auth,
     detect,
     exceptions,
+    images,
     inventory,
     notifiers,
     policies,
@@ -83,6 +84,7 @@ def create_app(central: Central) -> FastAPI:
         notifiers,
         vulnerabilities,
         exceptions,
+        images,
         search,
         audit,
     ):

@@ -35,6 +35,8 @@ class CentralConfig:
     db_timeout_seconds: float = 5.0
     login_failures_per_minute: int = 10
     public_login_notice: str = ""
+    scanner_db_url: str | None = None  # default: Central's database
+    rescan_after_seconds: float = 4 * 3600.0  # a scan newer than this is reused
     retention_resolved_alerts_days: int = 7
     retention_unused_images_days: int = 7
     retention_deleted_deployment_alerts_days: int = 7

@@ -10,6 +10,7 @@ stop()   notification worker stopped (claimed rows handed back) → pool closed 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -27,9 +28,10 @@ from stockade.central.config import CentralConfig
 from stockade.central.db.database import Database
 from stockade.central.db.embedded import EmbeddedPostgres
 from stockade.central.db.migrate import migrate
-from stockade.central.errors import StartupError
+from stockade.central.errors import BadRequest, StartupError
 from stockade.central.maintenance import Maintenance, Retention
 from stockade.central.notifiers import NotificationService, NotifierStore, QueueSettings
+from stockade.central.scanning import LocalScanner, ScanOutcome, ScanService
 from stockade.central.secrets import (
     CentralSecrets,
     bootstrap_secrets,
@@ -40,10 +42,14 @@ from stockade.central.store.alerts import AlertStore
 from stockade.central.store.audit import AuditStore
 from stockade.central.store.exceptions import ExceptionStore
 from stockade.central.store.images import ImageStore
+from stockade.central.store.integrations import IntegrationStore
 from stockade.central.store.policies import PolicyStore, seed_default_policies
 from stockade.central.store.tokens import TokenStore
 from stockade.core import pki
+from stockade.core.errors import StockadeError
 from stockade.core.redact import redact
+from stockade.model.image import ImageName
+from stockade.scanner.indexer.registry import parse_reference
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +109,25 @@ class Central:
     embedded: EmbeddedPostgres | None = None
     notifications: NotificationService = field(kw_only=True)
     maintenance: Maintenance = field(kw_only=True)
+    integrations: IntegrationStore = field(kw_only=True)
+    scanner: ScanService | None = field(default=None, kw_only=True)
+
+    async def scan(self, image_name: str, *, force: bool = False) -> ScanOutcome:
+        """Scan an image by name, reusing a recent good scan unless ``force``."""
+        if self.scanner is None:
+            raise StartupError("image scanning is not available in this Central")
+        try:
+            ref = parse_reference(image_name)
+        except StockadeError as exc:
+            raise BadRequest(f"image name {image_name!r} is not a valid reference") from exc
+        if not force:
+            recent = await self.images.recent_scan(
+                ImageName.parse(str(ref)).full_name, self.config.rescan_after_seconds
+            )
+            if recent is not None:
+                return ScanOutcome(recent, await self.images.load(recent), ())
+        options = await self.integrations.options_for(ref.registry)
+        return await self.scanner.scan(image_name, force=force, options=options)
 
     @property
     def vault(self) -> crypto.CredentialVault:
@@ -166,7 +191,7 @@ class Central:
             cfg.maintenance_interval_seconds,
         )
         maintenance.start()
-        return cls(
+        central = cls(
             cfg,
             db,
             secrets,
@@ -182,7 +207,15 @@ class Central:
             embedded=embedded,
             notifications=notifications,
             maintenance=maintenance,
+            integrations=IntegrationStore(db, crypto.CredentialVault(secrets.data_key)),
         )
+        try:
+            backend = await asyncio.to_thread(LocalScanner, cfg.scanner_db_url or url)
+        except Exception:
+            await central.stop()
+            raise
+        central.scanner = ScanService(backend, central)
+        return central
 
     async def stop(self) -> None:
         await self.maintenance.stop()
