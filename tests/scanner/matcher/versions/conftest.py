@@ -210,3 +210,9 @@ def go_ref() -> Iterator[Reference]:
             [go, "build", "-o", str(binary), str(source)], check=True, env=env, timeout=110
         )
     yield from _started("go-x-mod-semver", [str(binary)])
+
+
+@pytest.fixture(scope="session")
+def php_ref() -> Iterator[Reference]:
+    php = _need("php")
+    yield from _started("php-version_compare", [php, str(PEERS / "php_compare.php")])

@@ -29,6 +29,7 @@ STRATEGIES: dict[str, st.SearchStrategy[str]] = {
     "maven": vs.maven_release_versions(),  # ComparableVersion is not total on any string
     "go": vs.go_versions(),
     "gem": vs.gem_versions(),
+    "composer": vs.composer_versions(),
 }
 
 

@@ -358,3 +358,36 @@ gem_wide = st.from_regex(
     r"[0-9]{1,3}(\.[0-9a-zA-Z]{1,3}){0,4}(-[0-9A-Za-z-]{1,3}(\.[0-9A-Za-z-]{1,3}){0,2})?",
     fullmatch=True,
 )
+
+
+# --- composer -------------------------------------------------------------------------
+
+_composer_piece = st.sampled_from(
+    [
+        "0",
+        "1",
+        "2",
+        "10",
+        "01",
+        "dev",
+        "alpha",
+        "a",
+        "beta",
+        "b",
+        "RC",
+        "rc",
+        "pl",
+        "p",
+        "patch",
+        "x",
+        "Alpha",
+    ]
+)
+
+
+@st.composite
+def composer_versions(draw: st.DrawFn) -> str:
+    text = draw(st.sampled_from(["0", "1", "2", "10", "01"]))
+    for _ in range(draw(st.integers(0, 4))):
+        text += draw(st.sampled_from([".", ".", "-", "_", "+", ""])) + draw(_composer_piece)
+    return text

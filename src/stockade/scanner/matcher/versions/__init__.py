@@ -10,6 +10,7 @@
     maven    Maven                               (ComparableVersion, VersionRange)
     go       Go modules and toolchains           (golang.org/x/mod/semver)
     gem      RubyGems                            (Gem::Version, Gem::Requirement)
+    composer Packagist                           (PHP version_compare, as Composer uses it)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from stockade.scanner.matcher.versions.base import (
     comparators_satisfied,
     osv_affected,
 )
+from stockade.scanner.matcher.versions.composer import ComposerScheme
 from stockade.scanner.matcher.versions.dpkg import DpkgScheme
 from stockade.scanner.matcher.versions.gem import GemScheme
 from stockade.scanner.matcher.versions.golang import GoScheme
@@ -58,6 +60,7 @@ SCHEMES: dict[str, VersionScheme] = {
         MavenScheme(),
         GoScheme(),
         GemScheme(),
+        ComposerScheme(),
     )
 }
 
