@@ -30,6 +30,7 @@ STRATEGIES: dict[str, st.SearchStrategy[str]] = {
     "go": vs.go_versions(),
     "gem": vs.gem_versions(),
     "composer": vs.composer_versions(),
+    "nuget": vs.nuget_versions(),
 }
 
 

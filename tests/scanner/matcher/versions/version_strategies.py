@@ -391,3 +391,25 @@ def composer_versions(draw: st.DrawFn) -> str:
     for _ in range(draw(st.integers(0, 4))):
         text += draw(st.sampled_from([".", ".", "-", "_", "+", ""])) + draw(_composer_piece)
     return text
+
+
+# --- nuget ----------------------------------------------------------------------------
+
+
+@st.composite
+def nuget_versions(draw: st.DrawFn) -> str:
+    text = ".".join(draw(small_numbers) for _ in range(draw(st.integers(1, 4))))
+    if draw(st.booleans()):
+        labels = draw(
+            st.lists(
+                st.sampled_from(
+                    ["alpha", "Alpha", "BETA", "beta", "rc", "0", "1", "2", "10", "preview1", "a-b"]
+                ),
+                min_size=1,
+                max_size=3,
+            )
+        )
+        text += "-" + ".".join(labels)
+    if draw(st.integers(0, 4)) == 0:
+        text += "+" + draw(st.sampled_from(["build.5", "sha.abc", "1"]))
+    return text

@@ -11,6 +11,7 @@
     go       Go modules and toolchains           (golang.org/x/mod/semver)
     gem      RubyGems                            (Gem::Version, Gem::Requirement)
     composer Packagist                           (PHP version_compare, as Composer uses it)
+    nuget    NuGet                               (NuGet.Versioning's rules; no runnable peer)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from stockade.scanner.matcher.versions.dpkg import DpkgScheme
 from stockade.scanner.matcher.versions.gem import GemScheme
 from stockade.scanner.matcher.versions.golang import GoScheme
 from stockade.scanner.matcher.versions.maven import MavenScheme
+from stockade.scanner.matcher.versions.nuget import NugetScheme
 from stockade.scanner.matcher.versions.pep440 import Pep440Scheme
 from stockade.scanner.matcher.versions.rpm import RpmScheme
 from stockade.scanner.matcher.versions.semver import SemverScheme
@@ -61,6 +63,7 @@ SCHEMES: dict[str, VersionScheme] = {
         GoScheme(),
         GemScheme(),
         ComposerScheme(),
+        NugetScheme(),
     )
 }
 
