@@ -169,7 +169,7 @@ ld -m elf_i386 -e main -o "$out/go/old-layout-linux-386" "$work/old32.o"
 strip "$out/go/old-layout-linux-386"
 for f in "$out"/go/*; do
   [[ "$f" == *.want.txt ]] && continue
-  go version -m "$f" > "$f.want.txt"
+  (cd "$out/go" && go version -m "$(basename "$f")") > "$f.want.txt"
 done
 
 # ---------------------------------------------------------------- cargo-auditable
