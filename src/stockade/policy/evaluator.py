@@ -40,7 +40,7 @@ from stockade.policy.violations import Violation, describe_path
 logger = logging.getLogger(__name__)
 
 MAX_MATCHES_PER_SECTION = 50
-IMAGE_CACHE_SIZE = 200_000  # (section, image) results
+IMAGE_CACHE_SIZE = 20_000  # images whose section results are kept
 FACTS_CACHE_SIZE = 2_000  # images whose extracted facts are kept
 
 _Paths = list[list[tuple["_Node", object]]]
@@ -130,8 +130,8 @@ class CompiledPolicy:
 class _Context:
     """One evaluation: the runtime event (if any), image lookup and the per-element fact cache."""
 
-    __slots__ = ("facts", "file", "flow", "images", "keep", "kube_event", "only_container",
-                 "process", "views")  # fmt: skip
+    __slots__ = ("facts", "file", "flow", "image_results", "images", "keep", "kube_event",
+                 "only_container", "process", "views")  # fmt: skip
 
     def __init__(
         self,
@@ -148,6 +148,7 @@ class _Context:
         self.flow = flow
         self.facts: dict[str, dict[int, tuple[object, ...] | None]] = {}
         self.views: dict[int, ImageView] = {}
+        self.image_results: dict[int, dict[int, _Paths]] = {}
         self.keep: list[object] = []  # objects whose id() is a cache key stay alive
         self.only_container = (
             file.container_name if file is not None else process.container_name if process else None
@@ -275,7 +276,8 @@ class CompiledPolicySet:
             compile_policy(p, self._now) for p in policies if include_disabled or not p.disabled
         ]
         self._facts: OrderedDict[str, ImageFacts] = OrderedDict()
-        self._path_cache: OrderedDict[tuple[int, str, str], _Paths] = OrderedDict()
+        # image (digest + reference) -> section node -> how the image satisfies it
+        self._path_cache: OrderedDict[tuple[str, str], dict[int, _Paths]] = OrderedDict()
         self.cache_hits = 0
         self.cache_misses = 0
 
@@ -346,8 +348,15 @@ class CompiledPolicySet:
         """How ``view`` satisfies the image subtree ``node``; cached by image digest."""
         if view.image is None:
             return self._image_tree(node, view, _NO_FACTS)
-        key = (node.key, *view.key)
-        got = self._path_cache.get(key)
+        results = ctx.image_results.get(id(view))
+        if results is None:
+            results = self._path_cache.get(view.key)
+            if results is None:
+                results = self._path_cache[view.key] = {}
+                if len(self._path_cache) > IMAGE_CACHE_SIZE:
+                    self._path_cache.popitem(last=False)
+            ctx.image_results[id(view)] = results
+        got = results.get(node.key)
         if got is not None:
             self.cache_hits += 1
             return got
@@ -358,10 +367,7 @@ class CompiledPolicySet:
             self._facts[view.key[0]] = facts
             if len(self._facts) > FACTS_CACHE_SIZE:
                 self._facts.popitem(last=False)
-        got = self._image_tree(node, view, facts)
-        self._path_cache[key] = got
-        if len(self._path_cache) > IMAGE_CACHE_SIZE:
-            self._path_cache.popitem(last=False)
+        got = results[node.key] = self._image_tree(node, view, facts)
         return got
 
     def _image_tree(self, node: _Node, view: ImageView, facts: ImageFacts) -> _Paths:

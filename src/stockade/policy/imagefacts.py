@@ -16,7 +16,6 @@ from stockade.policy.values import PartMatcher, WordMatcher
 
 Column = list[tuple[object, ...] | None]
 # (field, the group's test, its single matcher when the group is a plain "any value matches")
-WordIndex = tuple[dict[str, list[int]], list[int]]
 GroupTest = tuple[FieldSpec, Callable[[tuple[object, ...] | None], bool], object]
 
 
@@ -29,7 +28,7 @@ _DIRECT: dict[tuple[str, int | None], Callable[[object], str]] = {
 
 
 class ImageFacts:
-    __slots__ = ("_columns", "_indexes", "components", "cves", "lines", "owners")
+    __slots__ = ("_columns", "_lowered", "components", "cves", "lines", "owners")
 
     def __init__(self, image: Image | None) -> None:
         self.components: tuple[Component, ...] = image.components if image is not None else ()
@@ -41,7 +40,7 @@ class ImageFacts:
                 self.cves.append(v)
                 self.owners.append(i)
         self._columns: dict[str, Column] = {}
-        self._indexes: dict[str, WordIndex] = {}
+        self._lowered: dict[str, list[str] | None] = {}
 
     def elements(self, level: Level) -> Sequence[object]:
         if level is Level.COMPONENT:
@@ -60,70 +59,46 @@ class ImageFacts:
             self._columns[spec.name] = col
         return col
 
-    def index(self, level: Level, spec: FieldSpec, part: int | None) -> WordIndex:
-        """Lower-cased single string value -> element indices, plus elements needing a test."""
+    def lowered(self, level: Level, spec: FieldSpec, part: int | None) -> list[str] | None:
+        """The field's string per element, lower-cased; None unless every one is plain ASCII."""
         key = f"{spec.name}\0{part}"
-        got = self._indexes.get(key)
-        if got is None:
-            by_word: dict[str, list[int]] = {}
-            odd: list[int] = []
-            direct = _DIRECT.get((spec.name, part))
-            if direct is not None:
-                for i, x in enumerate(map(direct, self.elements(level))):
-                    if x.isascii():
-                        by_word.setdefault(x.lower(), []).append(i)
-                    else:
-                        odd.append(i)
-                got = self._indexes[key] = (by_word, odd)
-                return got
-            for i, values in enumerate(self.column(level, spec)):
-                if values is None:
-                    continue
-                y: object = values[0] if len(values) == 1 else None
-                if part is not None and isinstance(y, tuple):
-                    y = y[part] if len(y) > part else None
-                if isinstance(y, str) and y.isascii():
-                    by_word.setdefault(y.lower(), []).append(i)
-                else:
-                    odd.append(i)
-            got = self._indexes[key] = (by_word, odd)
-        return got
+        if key in self._lowered:
+            return self._lowered[key]
+        direct = _DIRECT.get((spec.name, part))
+        col: list[str] | None = None
+        if direct is not None:
+            raw = list(map(direct, self.elements(level)))
+            if "".join(raw).isascii():
+                col = [x.lower() for x in raw]
+        self._lowered[key] = col
+        return col
 
     def _words(self, level: Level, spec: FieldSpec, simple: object) -> list[bool] | None:
+        """A mask from set lookups when the matcher is a plain word set."""
         part = None
         matcher = simple
         if isinstance(matcher, PartMatcher):
             part, matcher = matcher.part, matcher.inner
         if not isinstance(matcher, WordMatcher):
             return None
-        by_word, odd = self.index(level, spec, part)
-        result = [False] * len(self.elements(level))
-        for w in matcher.words:
-            for i in by_word.get(w, ()):
-                result[i] = True
-        if odd:
-            col = self.column(level, spec)
-            assert callable(simple)
-            for i in odd:
-                values = col[i]
-                result[i] = values is not None and any(map(simple, values))
-        return result
+        low = self.lowered(level, spec, part)
+        if low is None:
+            return None
+        words = matcher.words
+        return [x in words for x in low]
 
     def mask(self, level: Level, groups: Sequence[GroupTest]) -> list[bool]:
         """For each element of ``level``: do all ``groups`` match it?"""
         result: list[bool] | None = None
         for spec, test, simple in groups:
-            col = self.column(level, spec)
             fast = self._words(level, spec, simple) if simple is not None else None
-            current: list[bool]
             if fast is not None:
-                current = fast
+                result = (
+                    fast if result is None else [a and b for a, b in zip(result, fast, strict=True)]
+                )
             elif result is None:
-                current = [test(v) for v in col]
+                result = [test(v) for v in self.column(level, spec)]
             else:
-                current = [ok and test(v) for ok, v in zip(result, col, strict=True)]
-            if result is None:
-                result = current
-            else:
-                result = [a and b for a, b in zip(result, current, strict=True)]
+                col = self.column(level, spec)
+                result = [ok and test(v) for ok, v in zip(result, col, strict=True)]
         return result if result is not None else [True] * len(self.elements(level))
