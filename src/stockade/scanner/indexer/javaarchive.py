@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 NAME = "java"
 VERSION = "1"
 
-ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".sar", ".jpi", ".hpi", ".par")
+ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".sar", ".jpi", ".hpi", ".par", ".nar", ".kar")
 
 ArtifactSource = Literal["pom.properties", "manifest", "filename"]
 
