@@ -133,7 +133,7 @@ async def test_detect_build_with_a_ci_token(central) -> None:
         ci, "POST", "/v1/detect/build", json={"image": {"name": "quay.io/acme/app:1.2"}}
     )
     assert "Latest tag" not in {a["policy"]["name"] for a in r.json()["alerts"]}
-    r = await central.as_token(ci, "POST", "/v1/detect/build", json={"imageName": "nginx"})
+    r = await central.as_token(ci, "POST", "/v1/detect/build", json={})
     assert r.status_code == 400
 
 

@@ -74,6 +74,7 @@ def without_excepted(image: Image, excepted: Mapping[str, str]) -> Image:
 
 class BuildBody(BaseModel):
     imageName: str | None = None
+    force: bool = False
     image: dict[str, Any] | None = None
     policyCategories: list[str] = Field(default_factory=list)
 
@@ -82,19 +83,21 @@ class BuildBody(BaseModel):
     "/v1/detect/build", dependencies=DETECTION, summary="Build-stage policies against an image"
 )
 async def detect_build(body: BuildBody, c: CentralDep) -> dict[str, Any]:
-    if body.image is None:
-        raise BadRequest(
-            "send the image's facts as 'image' (name, metadata, components with CVEs); "
-            "checking by imageName needs image scanning, which this Central does not do yet"
+    if body.image is not None:
+        try:
+            image = image_from_json(body.image)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise BadRequest(f"image: {exc}") from exc
+        image = without_excepted(
+            image,
+            await c.exceptions.excepted(image.name.registry, image.name.remote, image.name.tag),
         )
-    try:
-        image = image_from_json(body.image)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise BadRequest(f"image: {exc}") from exc
-    image = without_excepted(
-        image,
-        await c.exceptions.excepted(image.name.registry, image.name.remote, image.name.tag),
-    )
+    elif body.imageName:
+        # scanned now, or a recent scan reused; excepted findings are left out by the load
+        outcome = await c.scan(body.imageName, force=body.force)
+        image = await c.images.load(outcome.image_id)
+    else:
+        raise BadRequest("give imageName (Central scans it) or image (its facts as JSON)")
     _, compiled = await c.policies.compiled()
     violations = await asyncio.to_thread(compiled.evaluate_image, image)
     subject = {"image": {"name": {"fullName": image.name.full_name}}}

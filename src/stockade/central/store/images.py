@@ -188,6 +188,18 @@ class ImageStore:
             )
         return key
 
+    async def recent_scan(self, full_name: str, max_age_seconds: float) -> str | None:
+        """The id of a good scan of this name newer than ``max_age_seconds``, if any."""
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "SELECT i.id FROM image_names n JOIN images i ON i.id = n.image_id"
+                " WHERE n.name = %s AND i.scan_state = 'SCANNED'"
+                " AND i.scanned_at > now() - make_interval(secs => %s)",
+                (full_name, max_age_seconds),
+            )
+            row = await cur.fetchone()
+        return str(row["id"]) if row else None
+
     async def resolve_name(self, full_name: str) -> str | None:
         async with self.db.connection() as conn:
             cur = await conn.execute(

@@ -1,0 +1,109 @@
+"""Image integrations (resource ``Integration``) and image scanning (resource ``Image``)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from stockade.central.api.deps import CentralDep, reader, writer
+from stockade.central.api.vulnerabilities import image_list_json
+from stockade.central.errors import BadRequest
+from stockade.core.errors import StockadeError
+from stockade.model.image import image_to_json
+from stockade.scanner.indexer.errors import ImageNotFoundError
+from stockade.scanner.indexer.registry import RegistryOptions, RegistrySource
+
+router = APIRouter(tags=["Images"])
+PROBE_REPOSITORY = "stockade-connectivity-check"
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        doc = await request.json()
+    except ValueError as exc:
+        raise BadRequest("the request body is not valid JSON") from exc
+    if not isinstance(doc, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return doc
+
+
+@router.get("/v1/imageintegrations", dependencies=[reader("Integration")])
+async def list_integrations(c: CentralDep) -> dict[str, Any]:
+    return {"integrations": [i.to_json() for i in await c.integrations.list()]}
+
+
+@router.get("/v1/imageintegrations/{integration_id}", dependencies=[reader("Integration")])
+async def get_integration(integration_id: str, c: CentralDep) -> dict[str, Any]:
+    return (await c.integrations.get(integration_id)).to_json()
+
+
+@router.post("/v1/imageintegrations", dependencies=[writer("Integration")])
+async def create_integration(request: Request, c: CentralDep) -> dict[str, Any]:
+    return (await c.integrations.create(await _body(request))).to_json()
+
+
+@router.put("/v1/imageintegrations/{integration_id}", dependencies=[writer("Integration")])
+async def update_integration(
+    integration_id: str, request: Request, c: CentralDep
+) -> dict[str, Any]:
+    await c.integrations.update(integration_id, await _body(request))
+    return {}
+
+
+@router.delete("/v1/imageintegrations/{integration_id}", dependencies=[writer("Integration")])
+async def delete_integration(integration_id: str, c: CentralDep) -> dict[str, Any]:
+    await c.integrations.delete(integration_id)
+    return {}
+
+
+def _probe(endpoint: str, options: RegistryOptions) -> None:
+    """Reach the registry and authenticate: a missing probe repository is success."""
+    source = RegistrySource(f"{endpoint}/{PROBE_REPOSITORY}:latest", options)
+    try:
+        source.resolve()
+    except ImageNotFoundError:
+        return
+
+
+@router.post(
+    "/v1/imageintegrations/test",
+    dependencies=[writer("Integration")],
+    summary="Check that Central reaches the registry with these credentials",
+)
+async def test_integration(request: Request, c: CentralDep) -> dict[str, Any]:
+    doc = await _body(request)
+    stored = await c.integrations.stored_password(doc["id"]) if doc.get("id") else None
+    endpoint, options = c.integrations.options_from_doc(doc, stored)
+    try:
+        await asyncio.to_thread(_probe, endpoint, options)
+    except StockadeError as exc:
+        raise BadRequest(f"registry test failed: {exc.message}") from exc
+    return {}
+
+
+class ScanBody(BaseModel):
+    imageName: str
+    force: bool = False
+
+
+@router.post(
+    "/v1/images/scan",
+    dependencies=[writer("Image")],
+    summary="Scan an image (fetch, index, match, store, check build policies)",
+)
+async def scan_image(body: ScanBody, c: CentralDep) -> dict[str, Any]:
+    outcome = await c.scan(body.imageName, force=body.force)
+    async with c.db.connection() as conn:
+        cur = await conn.execute("SELECT * FROM images WHERE id = %s", (outcome.image_id,))
+        row = await cur.fetchone()
+    assert row is not None
+    stored = await c.images.load(outcome.image_id, include_excepted=True)
+    return {
+        **image_list_json(dict(row)),
+        **dict(image_to_json(stored)),
+        "id": row["id"],
+        "name": row["name"],
+    }

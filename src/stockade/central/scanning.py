@@ -1,0 +1,220 @@
+"""Image scanning inside Central: Indexer → Matcher → Central's image store → build-stage
+policies → alerts.
+
+In the single-machine mode the Indexer and Matcher run in this process (their blocking work in
+worker threads) on the scanner tables of Central's database. Concurrent scans of one image
+share one run. A failed scan records its reason on the image and stores no partial result.
+
+The scanner sits behind :class:`ScannerBackend`, so the same service works with Indexer and
+Matcher run apart (over gRPC) once they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from stockade.central.errors import BadRequest, CentralError
+from stockade.core.errors import StockadeError
+from stockade.model.image import (
+    Component,
+    DockerfileLine,
+    Image,
+    ImageName,
+    Severity,
+    Vulnerability,
+    parse_time,
+)
+from stockade.model.index_report import IndexReport
+from stockade.scanner.indexer.engine import Indexer
+from stockade.scanner.indexer.registry import RegistryOptions, parse_reference
+from stockade.scanner.indexer.sources import open_source
+from stockade.scanner.indexer.store import PostgresStore
+from stockade.scanner.matcher.match import Finding, Matcher, VulnerabilityReport
+from stockade.scanner.matcher.store import VulnerabilityStore
+
+if TYPE_CHECKING:
+    from stockade.central.runtime import Central
+
+logger = logging.getLogger(__name__)
+
+
+class ScanFailed(CentralError):
+    """The image could not be fetched or read; the reason is stored on the image."""
+
+    status = 502
+    code = 14
+
+
+class ScannerBackend(Protocol):
+    def index(self, reference: str, options: RegistryOptions) -> IndexReport: ...
+
+    def match(self, report: IndexReport) -> VulnerabilityReport: ...
+
+
+class LocalScanner:
+    """Indexer and Matcher in this process, on the scanner tables at ``url``."""
+
+    def __init__(self, url: str) -> None:
+        self._index_store = PostgresStore(url)
+        self._index_store.migrate()
+        self._vulns = VulnerabilityStore(url)
+        self._vulns.migrate()
+        self._matcher: Matcher | None = None
+        self._matcher_key: object = None
+        self._lock = threading.Lock()
+
+    def index(self, reference: str, options: RegistryOptions) -> IndexReport:
+        return Indexer(self._index_store).index(open_source(reference, registry=options))
+
+    def _data_key(self) -> object:
+        return tuple((s.name, s.fingerprint) for s in self._vulns.sources())
+
+    def matcher(self) -> Matcher:
+        """The in-memory Matcher, rebuilt only when a source's data changed."""
+        with self._lock:
+            key = self._data_key()
+            if self._matcher is None or key != self._matcher_key:
+                self._matcher = Matcher(self._vulns.records())
+                self._matcher_key = key
+            return self._matcher
+
+    def match(self, report: IndexReport) -> VulnerabilityReport:
+        return self.matcher().match(report)
+
+
+def _cve_id(f: Finding) -> str:
+    return next((i for i in f.advisory.ids if i.startswith("CVE-")), f.advisory.id)
+
+
+def _severity(f: Finding) -> Severity:
+    try:
+        return Severity.parse(str(f.advisory.severity))
+    except ValueError:
+        return Severity.UNKNOWN
+
+
+def _cvss(f: Finding) -> float:
+    scores = [c.score for c in f.advisory.cvss if c.score is not None]
+    return max(scores, default=0.0)
+
+
+def to_image(name: str, report: IndexReport, vulns: VulnerabilityReport) -> Image:
+    """The scan as the policy engine's and the store's model."""
+    by_package: dict[tuple[str, str], list[Vulnerability]] = defaultdict(list)
+    now = dt.datetime.now(dt.UTC)
+    for f in vulns.findings:
+        by_package[(f.package, f.version)].append(
+            Vulnerability(
+                cve=_cve_id(f),
+                cvss=_cvss(f),
+                severity=_severity(f),
+                fixed_by=f.advisory.fixed_version,
+                published=parse_time(f.advisory.published) if f.advisory.published else None,
+                epss=f.advisory.epss.score if f.advisory.epss else None,
+                kev=f.advisory.known_exploited is not None,
+            )
+        )
+    layer_index = {layer.diff_id: i for i, layer in enumerate(report.layers)}
+    components = tuple(
+        Component(
+            name=p.name,
+            version=p.version,
+            source=p.ecosystem.value,
+            location=p.path,
+            layer_index=layer_index.get(p.layer),
+            vulnerabilities=tuple(by_package.get((p.name, p.version), ())),
+        )
+        for p in report.packages
+    )
+    md = report.metadata
+    dockerfile = []
+    for line in md.history:
+        instruction, _, value = line.strip().partition(" ")
+        dockerfile.append(DockerfileLine(instruction.upper(), value))
+    dist = report.distribution
+    parsed = ImageName.parse(name)
+    return Image(
+        name=parsed,
+        id=report.manifest_digest,
+        created=parse_time(md.created) if md.created else None,
+        user=md.user,
+        labels=dict(md.labels),
+        env=md.env,
+        entrypoint=md.entrypoint,
+        cmd=md.cmd,
+        exposed_ports=md.exposed_ports,
+        dockerfile=tuple(dockerfile),
+        os=f"{dist.did}:{dist.version_id}" if dist else "",
+        scanned=now,
+        components=components,
+    )
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    image_id: str
+    image: Image
+    notes: tuple[str, ...]
+
+
+class ScanService:
+    def __init__(self, backend: ScannerBackend, central: Central) -> None:
+        self.backend = backend
+        self.central = central
+        self._inflight: dict[str, asyncio.Future[ScanOutcome]] = {}
+
+    async def scan(
+        self, image_name: str, *, force: bool = False, options: RegistryOptions | None = None
+    ) -> ScanOutcome:
+        try:
+            ref = parse_reference(image_name)
+        except StockadeError as exc:
+            raise BadRequest(f"image name {image_name!r} is not a valid reference") from exc
+        key = str(ref)
+        running = self._inflight.get(key)
+        if running is not None:  # the same image is being scanned: share that run
+            return await asyncio.shield(running)
+        fut: asyncio.Future[ScanOutcome] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = fut
+        try:
+            outcome = await self._scan(key, options or RegistryOptions())
+        except BaseException as exc:
+            fut.set_exception(exc)
+            fut.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
+            raise
+        finally:
+            self._inflight.pop(key, None)
+        fut.set_result(outcome)
+        return outcome
+
+    async def _scan(self, reference: str, options: RegistryOptions) -> ScanOutcome:
+        c = self.central
+        try:
+            report = await asyncio.to_thread(self.backend.index, reference, options)
+        except StockadeError as exc:
+            reason = exc.message
+            await c.images.record_failure(ImageName.parse(reference), reason)
+            raise ScanFailed(reason) from exc
+        vulns = await asyncio.to_thread(self.backend.match, report)
+        image = to_image(reference, report, vulns)
+        image_id = await c.images.save_scan(image, vulns.notes)
+        await self._evaluate(image_id)
+        return ScanOutcome(image_id, image, vulns.notes)
+
+    async def _evaluate(self, image_id: str) -> None:
+        c = self.central
+        stored = await c.images.load(image_id)
+        _, compiled = await c.policies.compiled()
+        violations = await asyncio.to_thread(compiled.evaluate_image, stored)
+        await c.alerts.record_image(stored.name.full_name, violations)
+
+
+def registry_options(insecure: Mapping[str, bool] | None = None) -> RegistryOptions:
+    return RegistryOptions(insecure=frozenset(h for h, ok in (insecure or {}).items() if ok))
