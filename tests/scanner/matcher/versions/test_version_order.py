@@ -45,7 +45,7 @@ def test_every_registered_scheme_is_covered_and_conforms():
 def test_ordering_is_a_total_order(name):
     scheme: VersionScheme = SCHEMES[name]
 
-    @reference_settings(150)
+    @reference_settings(100)
     @given(st.lists(STRATEGIES[name], min_size=3, max_size=8))
     def check(versions: list[str]) -> None:
         cmp = {(a, b): scheme.compare(a, b) for a in versions for b in versions}
