@@ -111,6 +111,15 @@ def dpkg_ref() -> Iterator[Reference]:
 
 
 @pytest.fixture(scope="session")
+def dpkg_perl_ref() -> Iterator[Reference]:
+    perl = _need("perl")
+    probe = subprocess.run([perl, "-MDpkg::Version", "-e", "1"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip("libdpkg-perl is not installed (scripts/system-packages.txt)")
+    yield from _started("dpkg-perl", [perl, str(PEERS / "dpkg_version.pl")])
+
+
+@pytest.fixture(scope="session")
 def rpm_ref() -> Iterator[Reference]:
     probe = subprocess.run(
         ["/usr/bin/python3", "-c", "import rpm"], capture_output=True, check=False
