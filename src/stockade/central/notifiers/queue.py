@@ -38,7 +38,7 @@ from psycopg.types.json import Jsonb
 
 from stockade.central.db.database import Conn, Database
 from stockade.central.errors import CentralError
-from stockade.central.notifiers import documents, render
+from stockade.central.notifiers import alerts, documents, render
 from stockade.central.notifiers.base import (
     AlertPayload,
     DeliveryFailed,
@@ -169,6 +169,22 @@ class NotificationService:
                 added = cur.rowcount
             self.wake()
         return max(0, added)
+
+    async def notify_alerts(self, alert_ids: Sequence[str], *, conn: Conn | None = None) -> int:
+        """Queue each alert for the notifiers its policy names (once per alert: a new alert
+        notifies, updates to it do not — the product's behaviour). Returns rows added."""
+        if not alert_ids:
+            return 0
+        ids = [str(i) for i in alert_ids]
+        if conn is not None:
+            found = await alerts.load(conn, ids)
+        else:
+            async with self.db.connection() as own:
+                found = await alerts.load(own, ids)
+        added = 0
+        for notifier_ids, alert in found:
+            added += await self.enqueue(notifier_ids, f"alert:{alert['id']}", alert, conn=conn)
+        return added
 
     def wake(self) -> None:
         """Look for due notifications now rather than at the next poll."""
