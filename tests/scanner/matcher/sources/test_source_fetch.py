@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import io
 import json
 import shutil
@@ -334,3 +335,25 @@ def test_suse_gzip_online(tmp_path: Path, feed_server: Server) -> None:
     updater = make_updater("suse", base_url=srv.url)
     first, _ = _fetch_twice(updater, tmp_path)
     assert {r.release for r in updater.parse(first.path)} == {"15.4", "15.5"}
+
+
+def test_published_digest_beside_a_download(tmp_path: Path, feed_server: Server) -> None:
+    from stockade.scanner.matcher.sources.base import Download
+    from stockade.scanner.matcher.sources.kev import KevUpdater
+
+    class WithDigest(KevUpdater):
+        def downloads(self) -> list[Download]:
+            return [Download(self.base_url, "kev.json", sha256_url=self.base_url + ".sha256")]
+
+    root = tmp_path / "srv"
+    root.mkdir()
+    src = CLAIRCORE / "enricher/kev/testdata/known_exploited_vulnerabilities.json"
+    shutil.copy(src, root / "kev.json")
+    srv = feed_server(root)
+    (root / "kev.json.sha256").write_text("0" * 64 + "  kev.json\n")
+    with pytest.raises(ChecksumError, match=r"cisa-kev: kev\.json: checksum mismatch"):
+        WithDigest(base_url=f"{srv.url}/kev.json").fetch("", tmp_path / "w1")
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()
+    (root / "kev.json.sha256").write_text(f"{digest}  kev.json\n")
+    got = WithDigest(base_url=f"{srv.url}/kev.json").fetch("", tmp_path / "w2")
+    assert isinstance(got, Fetched)

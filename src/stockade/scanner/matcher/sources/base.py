@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
 import tarfile
 import zipfile
 from collections.abc import Iterator
@@ -339,12 +338,6 @@ def rel(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix() if root.is_dir() else path.name
     except ValueError:
         return path.name
-
-
-def clear_dir(path: Path) -> None:
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
 
 
 def load_json(source: str, path: Path, root: Path) -> object:
