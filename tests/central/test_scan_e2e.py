@@ -119,3 +119,161 @@ async def test_scan_through_api_with_registry_credentials(central, auth_registry
     assert r.status_code == 200, r.text
     enforced = [a for a in r.json()["alerts"] if a.get("enforcement")]
     assert "No vulnerable urllib3" in {a["policy"]["name"] for a in enforced}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_cli_scan_and_sbom_against_a_running_central(
+    make_database, auth_registry, tmp_path: Path
+) -> None:
+    import base64
+    import json
+    import os
+    import ssl
+    import subprocess
+    import time
+
+    import httpx
+
+    db_url = make_database()
+    load_pypi_advisories(db_url)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKADE_")}
+    central = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "stockade.cli.main",
+            "central",
+            "--data-dir",
+            str(tmp_path),
+            "--db-url",
+            db_url,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ca = tmp_path / "ca.pem"
+        base = f"https://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if ca.exists():
+                try:
+                    httpx.get(f"{base}/v1/ping", verify=ssl.create_default_context(cafile=str(ca)))
+                    break
+                except httpx.TransportError:
+                    pass
+            assert central.poll() is None, central.stderr.read() if central.stderr else ""
+            time.sleep(0.3)
+        verify = ssl.create_default_context(cafile=str(ca))
+        password = (tmp_path / "admin-password").read_text().strip()
+        auth = {"Authorization": "Basic " + base64.b64encode(f"admin:{password}".encode()).decode()}
+        r = httpx.post(
+            f"{base}/v1/imageintegrations",
+            verify=verify,
+            headers=auth,
+            json={
+                "name": "local",
+                "type": "docker",
+                "docker": {
+                    "endpoint": auth_registry.address,
+                    "username": "alice",
+                    "password": "wonderland",
+                    "insecure": True,
+                },
+            },
+        )
+        assert r.status_code == 200, r.text
+        token = httpx.post(
+            f"{base}/v1/apitokens/generate",
+            verify=verify,
+            headers=auth,
+            json={"name": "ci", "role": "Continuous Integration"},
+        ).json()["token"]
+        token_file = tmp_path / "token"
+        token_file.write_text(token)
+        image = f"{auth_registry.address}/private/test:latest"
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "stockade.cli.main",
+                    "image",
+                    *args,
+                    "-i",
+                    image,
+                    "-e",
+                    f"127.0.0.1:{port}",
+                    "--token-file",
+                    str(token_file),
+                    "--ca",
+                    str(ca),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                env=env,
+                check=False,
+            )
+
+        out = cli("scan", "-o", "json")
+        assert out.returncode == 0, out.stderr
+        doc = json.loads(out.stdout)
+        cves = {f["cve"] for f in doc["findings"]}
+        assert {"CVE-2021-33503", "CVE-2020-28493"} <= cves
+        out = cli("scan", "--severity", "CRITICAL,IMPORTANT", "--fail", "-o", "csv")
+        assert out.returncode == 1
+        rows = out.stdout.splitlines()[1:]
+        assert rows and all(",CRITICAL," in r or ",IMPORTANT," in r for r in rows)
+        out = cli("scan", "-o", "sarif")
+        sarif = json.loads(out.stdout)
+        assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"]
+        out = cli("sbom")
+        assert out.returncode == 0, out.stderr
+        spdx = json.loads(out.stdout)
+        assert spdx["spdxVersion"] == "SPDX-2.3"
+        assert "urllib3" in {p["name"] for p in spdx["packages"]}
+        out = cli("scan", "--severity", "SEVERE")
+        assert out.returncode == 2 and "unknown severity" in out.stderr
+        bad = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "stockade.cli.main",
+                "image",
+                "scan",
+                "-i",
+                "UPPER/Case",
+                "-e",
+                f"127.0.0.1:{port}",
+                "--token-file",
+                str(token_file),
+                "--ca",
+                str(ca),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
+        assert bad.returncode == 3 and "not a valid reference" in bad.stderr
+        assert "Traceback" not in bad.stderr
+    finally:
+        central.terminate()
+        central.wait(timeout=60)

@@ -57,6 +57,8 @@ class ScannerBackend(Protocol):
 
     def match(self, report: IndexReport) -> VulnerabilityReport: ...
 
+    def report(self, manifest_digest: str) -> IndexReport | None: ...
+
 
 class LocalScanner:
     """Indexer and Matcher in this process, on the scanner tables at ``url``."""
@@ -87,6 +89,9 @@ class LocalScanner:
 
     def match(self, report: IndexReport) -> VulnerabilityReport:
         return self.matcher().match(report)
+
+    def report(self, manifest_digest: str) -> IndexReport | None:
+        return self._index_store.stored_report(manifest_digest)
 
 
 def _cve_id(f: Finding) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from stockade.central.api.deps import CentralDep, reader, writer
@@ -15,6 +16,7 @@ from stockade.core.errors import StockadeError
 from stockade.model.image import image_to_json
 from stockade.scanner.indexer.errors import ImageNotFoundError
 from stockade.scanner.indexer.registry import RegistryOptions, RegistrySource
+from stockade.scanner.indexer.sbom import to_spdx
 
 router = APIRouter(tags=["Images"])
 PROBE_REPOSITORY = "stockade-connectivity-check"
@@ -107,3 +109,18 @@ async def scan_image(body: ScanBody, c: CentralDep) -> dict[str, Any]:
         "id": row["id"],
         "name": row["name"],
     }
+
+
+@router.post(
+    "/api/v1/images/sbom",
+    dependencies=[writer("Image")],
+    summary="An image's SBOM as SPDX 2.3 JSON (the image is scanned if needed)",
+)
+async def image_sbom(body: ScanBody, c: CentralDep) -> Response:
+    outcome = await c.scan(body.imageName, force=body.force)
+    assert c.scanner is not None
+    report = await asyncio.to_thread(c.scanner.backend.report, outcome.image_id)
+    if report is None:
+        raise BadRequest(f"no index report is stored for {body.imageName}; scan it with force")
+    report = dataclasses.replace(report, image=body.imageName)
+    return Response(await asyncio.to_thread(to_spdx, report), media_type="application/json")
