@@ -36,6 +36,9 @@ class CentralConfig:
     login_failures_per_minute: int = 10
     public_login_notice: str = ""
     scanner_db_url: str | None = None  # default: Central's database
+    vuln_bundle: Path | None = None  # offline bundle loaded at start
+    feed_updates: bool = False  # update vulnerability data from upstream feeds
+    feed_update_interval_seconds: float = 4 * 3600.0
     rescan_after_seconds: float = 4 * 3600.0  # a scan newer than this is reused
     retention_resolved_alerts_days: int = 7
     retention_unused_images_days: int = 7
@@ -59,7 +62,7 @@ _FIELDS = {f.name: f for f in dataclasses.fields(CentralConfig) if f.name != "ex
 def _coerce(name: str, value: Any) -> Any:
     default: object = _FIELDS[name].default
     kind: type = type(default) if default is not None else str
-    if name in {"data_dir", "secrets_dir", "master_key_file"}:
+    if name in {"data_dir", "secrets_dir", "master_key_file", "vuln_bundle"}:
         return Path(str(value)).expanduser()
     try:
         if kind is bool:

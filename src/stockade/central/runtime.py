@@ -31,7 +31,7 @@ from stockade.central.db.migrate import migrate
 from stockade.central.errors import BadRequest, StartupError
 from stockade.central.maintenance import Maintenance, Retention
 from stockade.central.notifiers import NotificationService, NotifierStore, QueueSettings
-from stockade.central.scanning import LocalScanner, ScanOutcome, ScanService
+from stockade.central.scanning import LocalScanner, ScanOutcome, ScanService, VulnDataLoader
 from stockade.central.secrets import (
     CentralSecrets,
     bootstrap_secrets,
@@ -111,6 +111,7 @@ class Central:
     maintenance: Maintenance = field(kw_only=True)
     integrations: IntegrationStore = field(kw_only=True)
     scanner: ScanService | None = field(default=None, kw_only=True)
+    vuln_data: VulnDataLoader | None = field(default=None, kw_only=True)
 
     async def scan(self, image_name: str, *, force: bool = False) -> ScanOutcome:
         """Scan an image by name, reusing a recent good scan unless ``force``."""
@@ -215,9 +216,15 @@ class Central:
             await central.stop()
             raise
         central.scanner = ScanService(backend, central)
+        central.vuln_data = VulnDataLoader(
+            backend, cfg.vuln_bundle, cfg.feed_updates, cfg.feed_update_interval_seconds
+        )
+        central.vuln_data.start()
         return central
 
     async def stop(self) -> None:
+        if self.vuln_data is not None:
+            await self.vuln_data.stop()
         await self.maintenance.stop()
         await self.notifications.stop()
         await self.db.close()

@@ -18,6 +18,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from stockade.central.errors import BadRequest, CentralError
@@ -36,8 +37,11 @@ from stockade.scanner.indexer.engine import Indexer
 from stockade.scanner.indexer.registry import RegistryOptions, parse_reference
 from stockade.scanner.indexer.sources import open_source
 from stockade.scanner.indexer.store import PostgresStore
+from stockade.scanner.matcher.bundle import bundle_updaters
 from stockade.scanner.matcher.match import Finding, Matcher, VulnerabilityReport
-from stockade.scanner.matcher.store import VulnerabilityStore
+from stockade.scanner.matcher.sources import make_updater
+from stockade.scanner.matcher.sources import names as updater_names
+from stockade.scanner.matcher.store import SourceState, UpdateRun, VulnerabilityStore
 
 if TYPE_CHECKING:
     from stockade.central.runtime import Central
@@ -58,6 +62,8 @@ class ScannerBackend(Protocol):
     def match(self, report: IndexReport) -> VulnerabilityReport: ...
 
     def report(self, manifest_digest: str) -> IndexReport | None: ...
+
+    def data_status(self) -> list[SourceState]: ...
 
 
 class LocalScanner:
@@ -92,6 +98,17 @@ class LocalScanner:
 
     def report(self, manifest_digest: str) -> IndexReport | None:
         return self._index_store.stored_report(manifest_digest)
+
+    def import_bundle(self, path: Path) -> list[UpdateRun]:
+        """Load an offline bundle (``stockade scanner bundle export``) source by source."""
+        return [self._vulns.update(u) for u in bundle_updaters(path)]
+
+    def update_feeds(self) -> list[UpdateRun]:
+        """Update every source from its upstream location (unchanged ones are skipped)."""
+        return [self._vulns.update(make_updater(name)) for name in updater_names()]
+
+    def data_status(self) -> list[SourceState]:
+        return self._vulns.sources()
 
 
 def _cve_id(f: Finding) -> str:
@@ -223,3 +240,55 @@ class ScanService:
 
 def registry_options(insecure: Mapping[str, bool] | None = None) -> RegistryOptions:
     return RegistryOptions(insecure=frozenset(h for h, ok in (insecure or {}).items() if ok))
+
+
+class VulnDataLoader:
+    """Keeps the Matcher's data current in the background: an offline bundle once at start,
+    then (when enabled) the upstream feeds on a schedule. Scans never wait for it; until data
+    is loaded every report says "no vulnerability data"."""
+
+    def __init__(
+        self,
+        backend: LocalScanner,
+        bundle: Path | None,
+        feed_updates: bool,
+        interval_seconds: float,
+    ) -> None:
+        self.backend = backend
+        self.bundle = bundle
+        self.feed_updates = feed_updates
+        self.interval = interval_seconds
+        self.last_runs: list[UpdateRun] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        if self.bundle is not None:
+            self.last_runs = await asyncio.to_thread(self.backend.import_bundle, self.bundle)
+            for run in self.last_runs:
+                if run.status == "failed":
+                    logger.warning(
+                        "bundle source failed", extra={"source": run.source, "error": run.error}
+                    )
+            logger.info("vulnerability bundle loaded", extra={"sources": len(self.last_runs)})
+        while self.feed_updates:
+            self.last_runs = await asyncio.to_thread(self.backend.update_feeds)
+            await asyncio.sleep(self.interval)
+
+    def start(self) -> None:
+        if self.bundle is not None or self.feed_updates:
+            self._task = asyncio.create_task(self._run(), name="vulnerability-data")
+
+    async def wait(self) -> None:
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            except StockadeError as exc:
+                logger.warning("vulnerability data loader stopped: %s", exc.message)
+            self._task = None

@@ -31,6 +31,17 @@ _OPTIONS: list[tuple[str, dict[str, Any]]] = [
         "--master-key-file",
         {"type": click.Path(path_type=Path), "help": "master key (default <data-dir>/master.key)"},
     ),
+    (
+        "--vuln-bundle",
+        {
+            "type": click.Path(path_type=Path, exists=True, dir_okay=False),
+            "help": "offline vulnerability bundle to load at start",
+        },
+    ),
+    (
+        "--feed-updates/--no-feed-updates",
+        {"default": None, "help": "update vulnerability data from upstream feeds (needs network)"},
+    ),
     ("--log-level", {"help": "debug, info, warning, error"}),
     ("--log-json/--no-log-json", {"default": None, "help": "one JSON object per log line"}),
 ]

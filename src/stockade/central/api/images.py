@@ -124,3 +124,29 @@ async def image_sbom(body: ScanBody, c: CentralDep) -> Response:
         raise BadRequest(f"no index report is stored for {body.imageName}; scan it with force")
     report = dataclasses.replace(report, image=body.imageName)
     return Response(await asyncio.to_thread(to_spdx, report), media_type="application/json")
+
+
+@router.get(
+    "/v1/scanner/vulnerability-data",
+    dependencies=[reader("Image")],
+    summary="Vulnerability data per source: records and when it was updated",
+)
+async def vulnerability_data(c: CentralDep) -> dict[str, Any]:
+    if c.scanner is None:
+        return {"sources": [], "status": "NO_SCANNER"}
+    states = await asyncio.to_thread(c.scanner.backend.data_status)
+    total = sum(s.record_count for s in states)
+    return {
+        "status": "LOADED" if total else "NO_VULNERABILITY_DATA",
+        "sources": [
+            {
+                "name": s.name,
+                "records": s.record_count,
+                "fingerprint": s.fingerprint,
+                "updatedAt": s.updated_at.isoformat().replace("+00:00", "Z")
+                if s.updated_at
+                else None,
+            }
+            for s in states
+        ],
+    }
