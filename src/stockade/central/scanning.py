@@ -235,7 +235,8 @@ class ScanService:
         stored = await c.images.load(image_id)
         _, compiled = await c.policies.compiled()
         violations = await asyncio.to_thread(compiled.evaluate_image, stored)
-        await c.alerts.record_image(stored.name.full_name, violations)
+        recorded = await c.alerts.record_image(stored.name.full_name, violations)
+        await c.notifications.notify_alerts(recorded.created)  # queued; never waits
 
 
 def registry_options(insecure: Mapping[str, bool] | None = None) -> RegistryOptions:
