@@ -357,3 +357,50 @@ def test_published_digest_beside_a_download(tmp_path: Path, feed_server: Server)
     (root / "kev.json.sha256").write_text(f"{digest}  kev.json\n")
     got = WithDigest(base_url=f"{srv.url}/kev.json").fetch("", tmp_path / "w2")
     assert isinstance(got, Fetched)
+
+
+def test_nvd_pages_follow_start_index_and_send_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    feed = json.loads((CLAIRCORE / "enricher/cvss/testdata/feed.json").read_text())
+    items = feed["vulnerabilities"]
+    seen: list[tuple[int, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            query = parse_qs(urlsplit(self.path).query)
+            start = int(query["startIndex"][0])
+            seen.append((start, self.headers.get("apiKey", "")))
+            page = {
+                **feed,
+                "startIndex": start,
+                "resultsPerPage": 2,
+                "vulnerabilities": items[start : start + 2],
+            }
+            body = json.dumps(page).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("STOCKADE_NVD_API_KEY", "k-123")
+        updater = make_updater(
+            "nvd", base_url=f"http://127.0.0.1:{httpd.server_address[1]}/cves", page_delay=0
+        )
+        got = updater.fetch("", tmp_path / "w")
+        assert isinstance(got, Fetched)
+        assert [r.id for r in updater.parse(got.path)] == [i["cve"]["id"] for i in items]
+        assert seen == [(0, "k-123"), (2, "k-123")]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
