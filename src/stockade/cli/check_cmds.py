@@ -14,15 +14,18 @@ from pathlib import Path
 
 import click
 
+from stockade.cli.central_client import client_options, make_client
 from stockade.cli.policy_report import FORMATS, CheckedObject, CheckReport, policies_tuple, render
 from stockade.core.errors import ConfigError, StockadeError
 from stockade.model.image import Image, image_from_json
 from stockade.policy import (
     LifecycleStage,
     Policy,
+    Violation,
     compile_policies,
     load_default_policies,
     load_policies,
+    policy_from_json,
 )
 from stockade.policy.errors import PolicyError
 from stockade.workload import load_deployments
@@ -82,19 +85,15 @@ def load_image(path: str) -> Image:
         raise InputError(f"{path}: not a usable image description ({exc})") from exc
 
 
-def central_options(f: click.decorators.FC) -> click.decorators.FC:
+def check_options(f: click.decorators.FC) -> click.decorators.FC:
     f = click.option(
         "--local", is_flag=True, help="Evaluate offline with built-in and --policies policies."
     )(f)
-    f = click.option(
-        "-e", "--endpoint", envvar="STOCKADE_ENDPOINT", help="Central endpoint (host:port)."
-    )(f)
-    f = click.option("--token-file", envvar="STOCKADE_TOKEN_FILE", type=click.Path(dir_okay=False),
-                     help="File holding a Central API token.")(f)  # fmt: skip
+    f = client_options(f)
     f = click.option("--policies", "policy_dir", type=click.Path(file_okay=False),
                      help="Directory of policy JSON files to add (offline mode).")(f)  # fmt: skip
     f = click.option(
-        "--no-defaults", is_flag=True, help="Do not load Stockade's default policies."
+        "--no-defaults", is_flag=True, help="Do not load Stockade's default policies (offline)."
     )(f)
     f = click.option("-o", "--output", type=click.Choice(FORMATS), default="table",
                      show_default=True, help="Output format.")(f)  # fmt: skip
@@ -102,12 +101,45 @@ def central_options(f: click.decorators.FC) -> click.decorators.FC:
 
 
 def require_local(local: bool, endpoint: str | None) -> None:
+    """For commands that only work offline so far."""
     if not local:
         hint = f" ({endpoint} was given)" if endpoint else ""
         raise ConfigError(
-            "checks against Central are not available yet; run with --local to evaluate "
-            f"offline{hint}"
+            "this command works on local policy files only so far; run it with --local" + hint
         )
+
+
+def central_or_local(
+    local: bool, endpoint: str | None, policy_dir: str | None, no_defaults: bool
+) -> bool:
+    """True for Central mode; checks the flags fit the mode."""
+    if local:
+        return False
+    if not endpoint:
+        raise ConfigError("give Central's endpoint with -e host:port, or run offline with --local")
+    if policy_dir or no_defaults:
+        raise ConfigError("--policies and --no-defaults only apply with --local")
+    return True
+
+
+def alerts_to_violations(alerts: object, where: str) -> tuple[Violation, ...]:
+    """Central's alert JSON back into violations (policy + messages)."""
+    if not isinstance(alerts, list):
+        raise InputError(f"{where}: Central's answer has no alert list")
+    out = []
+    for a in alerts:
+        if not isinstance(a, dict) or not isinstance(a.get("policy"), dict):
+            raise InputError(f"{where}: Central's answer has an alert without a policy")
+        messages = tuple(
+            str(m.get("message", "")) for m in a.get("violations") or [] if isinstance(m, dict)
+        )
+        out.append(Violation(policy_from_json(a["policy"], where), messages=messages))
+    return tuple(out)
+
+
+def _seen_policies(objects: Sequence[CheckedObject]) -> tuple[Policy, ...]:
+    by_name = {v.policy.name: v.policy for o in objects for v in o.violations}
+    return policies_tuple(list(by_name.values()))
 
 
 def finish(ctx: click.Context, report: CheckReport, fmt: str) -> None:
@@ -124,10 +156,10 @@ def deployment_group() -> None:
 @click.option("-f", "--file", "files", multiple=True, required=True,
               help="Manifest file (YAML/JSON, multi-document, List, helm template output); '-' reads stdin.")  # fmt: skip  # noqa: E501
 @click.option("--image-json", "image_files", multiple=True,
-              help="Image facts (JSON) for images the manifests use; repeatable.")  # fmt: skip
+              help="Image facts (JSON) for the images used (offline); repeatable.")  # fmt: skip
 @click.option("-n", "--namespace", default="default", show_default=True,
               help="Namespace for objects that do not name one.")  # fmt: skip
-@central_options
+@check_options
 @click.pass_context
 def deployment_check(
     ctx: click.Context,
@@ -137,21 +169,50 @@ def deployment_check(
     local: bool,
     endpoint: str | None,
     token_file: str | None,
+    ca: str | None,
+    insecure_skip_tls_verify: bool,
+    plaintext: bool,
     policy_dir: str | None,
     no_defaults: bool,
     output: str,
 ) -> None:
     """Evaluate deploy-stage policies against Kubernetes manifests."""
-    require_local(local, endpoint)
-    policies = local_policies(policy_dir, not no_defaults)
-    engine = compile_policies(policies)
+    objects: list[CheckedObject] = []
+    if central_or_local(local, endpoint, policy_dir, no_defaults):
+        client = make_client(endpoint, token_file, ca, insecure_skip_tls_verify, plaintext)
+        for path in files:
+            text = read_input(path).decode("utf-8", errors="replace")
+            answer = client.json(
+                "POST", "/v1/detect/deploy/yaml", {"yaml": text, "namespace": namespace}
+            )
+            runs = answer.get("runs") if isinstance(answer, dict) else None
+            for run in runs if isinstance(runs, list) else []:
+                alerts = run.get("alerts") or []
+                ns = next(
+                    (
+                        a["deployment"].get("namespace", namespace)
+                        for a in alerts
+                        if "deployment" in a
+                    ),
+                    namespace,
+                )
+                objects.append(
+                    CheckedObject(
+                        "deployment", str(run.get("name", "")), ns, path,
+                        alerts_to_violations(alerts, path),
+                    )
+                )  # fmt: skip
+        finish(
+            ctx, CheckReport(LifecycleStage.DEPLOY, _seen_policies(objects), tuple(objects)), output
+        )
+        return
+    engine = compile_policies(local_policies(policy_dir, not no_defaults))
     images: dict[str, Image] = {}
     for path in image_files:
         img = load_image(path)
         images[img.name.full_name] = img
         if img.id:
             images[img.id] = img
-    objects = []
     for path in files:
         deployments = load_deployments(read_input(path), where=path, default_namespace=namespace)
         for dep in deployments:
@@ -171,24 +232,54 @@ def image_group() -> None:
 
 
 @image_group.command("check")
-@click.option("--image-json", "image_files", multiple=True, required=True,
+@click.option("--image-json", "image_files", multiple=True,
               help="Image facts as JSON (name, metadata, components, CVEs).")  # fmt: skip
-@central_options
+@click.option("-i", "--image", "image_names", multiple=True,
+              help="Image name for Central to scan and check; repeatable.")  # fmt: skip
+@check_options
 @click.pass_context
 def image_check(
     ctx: click.Context,
     image_files: Sequence[str],
+    image_names: Sequence[str],
     local: bool,
     endpoint: str | None,
     token_file: str | None,
+    ca: str | None,
+    insecure_skip_tls_verify: bool,
+    plaintext: bool,
     policy_dir: str | None,
     no_defaults: bool,
     output: str,
 ) -> None:
     """Evaluate build-stage policies against images."""
-    require_local(local, endpoint)
+    if not image_files and not image_names:
+        raise ConfigError("give --image-json FILE (or, with Central, -i NAME)")
+    objects: list[CheckedObject] = []
+    if central_or_local(local, endpoint, policy_dir, no_defaults):
+        client = make_client(endpoint, token_file, ca, insecure_skip_tls_verify, plaintext)
+        bodies: list[tuple[str, str, dict[str, object]]] = []
+        for path in image_files:
+            img = load_image(path)
+            data = json.loads(read_input(path))
+            data = data.get("image", data) if isinstance(data, dict) else data
+            bodies.append((img.name.full_name, path, {"image": data}))
+        bodies.extend((name, name, {"imageName": name}) for name in image_names)
+        for name, source, body in bodies:
+            answer = client.json("POST", "/v1/detect/build", body)
+            alerts = answer.get("alerts") if isinstance(answer, dict) else None
+            objects.append(
+                CheckedObject("image", name, "", source, alerts_to_violations(alerts, source))
+            )
+        finish(
+            ctx, CheckReport(LifecycleStage.BUILD, _seen_policies(objects), tuple(objects)), output
+        )
+        return
+    if image_names:
+        raise ConfigError(
+            "-i/--image needs Central (it scans the image); offline give --image-json"
+        )
     engine = compile_policies(local_policies(policy_dir, not no_defaults))
-    objects = []
     for path in image_files:
         img = load_image(path)
         violations = engine.evaluate_image(img)
