@@ -152,25 +152,23 @@ def cef(config: SyslogConfig, note: Notification) -> str:
             str(CEF_SEVERITY.get(policy.get("severity", ""), 0)),
         ]
     )
+    labelled = [
+        ("policy", policy.get("name", "")),
+        ("cluster", dep.get("clusterName", "")),
+        ("namespace", dep.get("namespace", "")),
+        ("deployment", dep.get("name", "")),
+        ("lifecycleStage", alert.get("lifecycleStage", "")),
+        ("image", alert.get("image", {}).get("name", {}).get("fullName", "")),
+    ]
     ext: list[tuple[str, str]] = [
         ("rt", str(int(render.epoch_seconds(alert) * 1000))),
         ("externalId", alert.get("id", "")),
         ("msg", "; ".join(render.violation_messages(alert))),
-        ("cs1Label", "policy"),
-        ("cs1", policy.get("name", "")),
-        ("cs2Label", "cluster"),
-        ("cs2", dep.get("clusterName", "")),
-        ("cs3Label", "namespace"),
-        ("cs3", dep.get("namespace", "")),
-        ("cs4Label", "deployment"),
-        ("cs4", dep.get("name", "")),
-        ("cs5Label", "lifecycleStage"),
-        ("cs5", alert.get("lifecycleStage", "")),
-        ("cs6Label", "image"),
-        ("cs6", alert.get("image", {}).get("name", {}).get("fullName", "")),
-        ("cat", ",".join(policy.get("categories", []))),
-        *config.extra_fields,
     ]
+    for i, (label, value) in enumerate(labelled, start=1):  # cs1..cs6: CEF's custom strings
+        if value:
+            ext += [(f"cs{i}Label", label), (f"cs{i}", value)]
+    ext += [("cat", ",".join(policy.get("categories", []))), *config.extra_fields]
     return header + "|" + " ".join(f"{k}={_cef_ext(v)}" for k, v in ext if v)
 
 
