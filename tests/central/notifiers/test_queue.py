@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from prometheus_client import REGISTRY
 
 from .conftest import FAST, CentralHandle, alert, create, deliveries, eventually
 from .receivers import HttpReceiver, free_port
@@ -171,6 +172,9 @@ async def test_permanent_failure_is_failed_and_can_be_retried(
     receiver = await HttpReceiver(status=lambda _r: status["code"]).start()
     try:
         n = await create(fast_central, _hook(receiver.port))
+        failed_before = REGISTRY.get_sample_value(
+            "stockade_notification_attempts_total", {"type": "generic", "result": "failed"}
+        )
         await fast_central.central.notifications.enqueue([n["id"]], "alert:1", alert(1))
 
         async def failed() -> dict[str, Any] | None:
@@ -178,6 +182,12 @@ async def test_permanent_failure_is_failed_and_can_be_retried(
             return d if d["counts"]["failed"] == 1 else None
 
         d = await eventually(failed, what="FAILED")
+        assert (
+            REGISTRY.get_sample_value(
+                "stockade_notification_attempts_total", {"type": "generic", "result": "failed"}
+            )
+            == (failed_before or 0) + 1
+        )
         row = d["deliveries"][0]
         assert row["attempts"] == 1  # a 400 is not retried
         assert row["lastError"] == "127.0.0.1 answered HTTP 400"

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from prometheus_client import Counter, Histogram
 from psycopg.types.json import Jsonb
 
 from stockade.central.db.database import Conn, Database
@@ -52,6 +53,18 @@ from stockade.core.redact import redact
 logger = logging.getLogger(__name__)
 
 STATES = ("PENDING", "DELIVERED", "FAILED")
+
+ATTEMPTS = Counter(
+    "stockade_notification_attempts_total",
+    "Notification delivery attempts by notifier type and result (delivered, retry, failed)",
+    ["type", "result"],
+)
+SEND_SECONDS = Histogram(
+    "stockade_notification_send_seconds",
+    "Time to deliver one notification (successful attempts)",
+    ["type"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 
 
 @dataclass(frozen=True)
@@ -355,9 +368,11 @@ class NotificationService:
             self._inflight.discard(row.id)
             return
         error: DeliveryFailed | None = None
+        started = asyncio.get_running_loop().time()
         try:
             parsed = notifier.parsed()
             await self._send(parsed, Notification(row.payload, row.id))
+            SEND_SECONDS.labels(notifier.type).observe(asyncio.get_running_loop().time() - started)
         except InvalidNotifier as exc:
             error = DeliveryFailed(
                 f"the stored configuration is invalid: {exc.message}", retryable=False
@@ -375,6 +390,7 @@ class NotificationService:
         attempts = row.attempts + 1
         async with self.db.connection() as conn:
             if error is None:
+                ATTEMPTS.labels(notifier.type, "delivered").inc()
                 await conn.execute(
                     "UPDATE notification_queue SET state = 'DELIVERED', delivered_at = now(),"
                     " attempts = %s, last_error = '' WHERE id = %s",
@@ -384,6 +400,7 @@ class NotificationService:
                 message = redact(error.message)[:1000]
                 final = not error.retryable or attempts >= self.settings.max_attempts
                 delay = 0.0 if final else backoff(attempts, self.settings)
+                ATTEMPTS.labels(notifier.type, "failed" if final else "retry").inc()
                 await conn.execute(
                     "UPDATE notification_queue SET attempts = %s, last_error = %s,"
                     " state = %s, next_attempt_at = now() + make_interval(secs => %s)"
