@@ -23,10 +23,12 @@ from stockade.scanner.matcher.versions import (
     SCHEMES,
     OsvEvent,
     apk,
+    composer,
     dpkg,
     gem,
     golang,
     maven,
+    nuget,
     osv_affected,
     pep440,
     rpm,
@@ -72,6 +74,18 @@ def _maven(rng: random.Random) -> str:
     return _nums(rng, rng.randint(1, 4)) + rng.choice(["", "", "-SNAPSHOT", ".Final", "-rc1"])
 
 
+def _composer(rng: random.Random) -> str:
+    return (
+        rng.choice(["", "v"])
+        + _nums(rng, rng.randint(2, 3))
+        + rng.choice(["", "", "-RC1", "-beta2"])
+    )
+
+
+def _nuget(rng: random.Random) -> str:
+    return _nums(rng, rng.randint(2, 4)) + rng.choice(["", "", "-preview.1", "-rc2"])
+
+
 def _gem(rng: random.Random) -> str:
     return _nums(rng, rng.randint(1, 4)) + rng.choice(["", "", ".rc1", ".beta2", ".pre"])
 
@@ -88,6 +102,8 @@ GENERATORS: dict[str, tuple[Callable[[random.Random], str], Callable[[], None]]]
     "go": (_go, lambda: (golang.go_key.cache_clear(), golang.canonical.cache_clear())),
     "maven": (_maven, lambda: (maven.maven_key.cache_clear(), maven.maven_items.cache_clear())),
     "gem": (_gem, lambda: (gem.gem_key.cache_clear(), gem.segments.cache_clear())),
+    "composer": (_composer, composer.composer_key.cache_clear),
+    "nuget": (_nuget, nuget.nuget_key.cache_clear),
 }
 
 
