@@ -118,4 +118,15 @@ def load_config(
         raise ConfigError(f"port {cfg.port} is out of range 1-65535")
     if cfg.db_pool_min < 1 or cfg.db_pool_max < cfg.db_pool_min:
         raise ConfigError("db_pool_max must be at least db_pool_min, and both at least 1")
+    if cfg.notifier_max_attempts < 1:
+        raise ConfigError("notifier_max_attempts must be at least 1")
+    for name in (
+        "notifier_poll_seconds",
+        "notifier_retry_base_seconds",
+        "notifier_timeout_seconds",
+    ):
+        if getattr(cfg, name) <= 0:
+            raise ConfigError(f"{name} must be more than 0")
+    if cfg.notifier_retry_max_seconds < cfg.notifier_retry_base_seconds:
+        raise ConfigError("notifier_retry_max_seconds must be at least notifier_retry_base_seconds")
     return cfg

@@ -335,3 +335,20 @@ async def test_permissions(fast_central: CentralHandle) -> None:
         r = await fast_central.as_token(analyst, method, path, json=body)
         assert r.status_code == 403, (method, path)
     assert (await fast_central.as_token(ci, "GET", "/v1/notifiers")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("notifier_max_attempts", "0", "notifier_max_attempts must be at least 1"),
+        ("notifier_timeout_seconds", "0", "notifier_timeout_seconds must be more than 0"),
+        ("notifier_retry_max_seconds", "1", "notifier_retry_max_seconds must be at least"),
+    ],
+)
+def test_delivery_settings_are_checked(setting: str, value: str, message: str) -> None:
+    from stockade.central.config import load_config
+    from stockade.core.errors import ConfigError
+
+    with pytest.raises(ConfigError) as exc:
+        load_config({}, environ={f"STOCKADE_{setting.upper()}": value})
+    assert exc.value.message.startswith(message)
