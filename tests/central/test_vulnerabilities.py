@@ -151,7 +151,8 @@ async def test_first_seen_survives_rescan_and_failure_keeps_last_result(central)
         conn.execute("UPDATE image_cves SET first_seen_image = '2020-01-01T00:00:00Z'")
         conn.execute("UPDATE cves SET first_seen_system = '2020-01-01T00:00:00Z'")
     await asyncio.sleep(0.01)
-    # rescan: the components moved, a CVE was added
+    # rescan: the components moved, a CVE was added; then the same scan again
+    await store.save_scan(image(D1, "quay.io/acme/web:1.0", [ZLIB, LOG4J, OPENSSL]))
     await store.save_scan(image(D1, "quay.io/acme/web:1.0", [ZLIB, LOG4J, OPENSSL]))
     loaded = await store.load(D1)
     log4j = next(c for c in loaded.components if c.name == "log4j-core")

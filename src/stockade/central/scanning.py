@@ -15,11 +15,14 @@ import asyncio
 import datetime as dt
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from prometheus_client import Histogram
 
 from stockade.central.errors import BadRequest, CentralError
 from stockade.core.errors import StockadeError
@@ -47,6 +50,13 @@ if TYPE_CHECKING:
     from stockade.central.runtime import Central
 
 logger = logging.getLogger(__name__)
+
+SCAN_PHASE = Histogram(
+    "stockade_scan_phase_seconds",
+    "Time per image scan phase",
+    ["phase"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)
 
 
 class ScanFailed(CentralError):
@@ -218,16 +228,24 @@ class ScanService:
 
     async def _scan(self, reference: str, options: RegistryOptions) -> ScanOutcome:
         c = self.central
+        started = time.perf_counter()
         try:
             report = await asyncio.to_thread(self.backend.index, reference, options)
         except StockadeError as exc:
             reason = exc.message
             await c.images.record_failure(ImageName.parse(reference), reason)
             raise ScanFailed(reason) from exc
+        indexed = time.perf_counter()
+        SCAN_PHASE.labels("index").observe(indexed - started)
         vulns = await asyncio.to_thread(self.backend.match, report)
         image = to_image(reference, report, vulns)
+        matched = time.perf_counter()
+        SCAN_PHASE.labels("match").observe(matched - indexed)
         image_id = await c.images.save_scan(image, vulns.notes)
+        stored = time.perf_counter()
+        SCAN_PHASE.labels("store").observe(stored - matched)
         await self._evaluate(image_id)
+        SCAN_PHASE.labels("detect").observe(time.perf_counter() - stored)
         return ScanOutcome(image_id, image, vulns.notes)
 
     async def _evaluate(self, image_id: str) -> None:

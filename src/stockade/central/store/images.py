@@ -135,6 +135,7 @@ class ImageStore:
                 " kev = excluded.kev OR cves.kev,"
                 " published = coalesce(excluded.published, cves.published)"
             )
+            await conn.execute("DELETE FROM image_cves WHERE image_id = %s", (key,))
             await conn.execute("DELETE FROM image_components WHERE image_id = %s", (key,))
             async with conn.cursor().copy(
                 "COPY image_components (image_id, idx, name, version, source, location,"
