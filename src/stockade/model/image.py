@@ -41,15 +41,19 @@ class ImageName:
     remote: str = ""
     tag: str = ""
     digest: str = ""
+    _full: str = field(default="", init=False, repr=False, compare=False)
 
-    @property
-    def full_name(self) -> str:
+    def __post_init__(self) -> None:
         name = f"{self.registry}/{self.remote}" if self.registry else self.remote
         if self.tag:
             name += f":{self.tag}"
         if self.digest:
             name += f"@{self.digest}"
-        return name
+        object.__setattr__(self, "_full", name)
+
+    @property
+    def full_name(self) -> str:
+        return self._full
 
     @classmethod
     def parse(cls, reference: str) -> ImageName:
@@ -135,11 +139,17 @@ class Image:
     components: tuple[Component, ...] = ()
     signature_verified_by: tuple[str, ...] = ()
 
+    _cache_key: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ident = self.id or self.name.digest or self.name.full_name
+        key = f"{ident}@{self.scanned.isoformat()}" if self.scanned else ident
+        object.__setattr__(self, "_cache_key", key)
+
     @property
     def cache_key(self) -> str:
         """Identity of these facts: digest plus scan time (a rescan must bring a new time)."""
-        ident = self.id or self.name.digest or self.name.full_name
-        return f"{ident}@{self.scanned.isoformat()}" if self.scanned else ident
+        return self._cache_key
 
 
 # ---- JSON (the CLI's --image-json and test fixtures) ------------------------------------
