@@ -177,21 +177,28 @@ def distribution_from_dict(d: dict[str, object]) -> Distribution:
     )
 
 
+_KINDS = {k.value: k for k in PackageKind}
+_ECOSYSTEMS = {e.value: e for e in Ecosystem}
+
+
 def package_from_dict(d: dict[str, object]) -> Package:
+    # The warm path decodes hundreds of these per report: plain lookups, no per-field str().
+    get = d.get
+    repos = get("repository_ids")
     return Package(
-        name=str(d["name"]),
-        version=str(d["version"]),
-        kind=PackageKind(str(d["kind"])),
-        ecosystem=Ecosystem(str(d["ecosystem"])),
-        purl=str(d["purl"]),
-        path=str(d["path"]),
-        analyser=str(d["analyser"]),
-        analyser_version=str(d["analyser_version"]),
-        layer=str(d.get("layer", "")),
-        source_name=str(d.get("source_name", "")),
-        source_version=str(d.get("source_version", "")),
-        arch=str(d.get("arch", "")),
-        repository_ids=_strs(d.get("repository_ids")),
+        name=cast(str, d["name"]),
+        version=cast(str, d["version"]),
+        kind=_KINDS[cast(str, d["kind"])],
+        ecosystem=_ECOSYSTEMS[cast(str, d["ecosystem"])],
+        purl=cast(str, d["purl"]),
+        path=cast(str, d["path"]),
+        analyser=cast(str, d["analyser"]),
+        analyser_version=cast(str, d["analyser_version"]),
+        layer=cast(str, get("layer", "")),
+        source_name=cast(str, get("source_name", "")),
+        source_version=cast(str, get("source_version", "")),
+        arch=cast(str, get("arch", "")),
+        repository_ids=tuple(cast(list[str], repos)) if repos else (),
     )
 
 
