@@ -259,3 +259,45 @@ async def test_enqueue_never_waits_for_a_hanging_receiver(fast_central: CentralH
         await eventually(timed_out, timeout=20, what="a timeout recorded")
     finally:
         server.close()
+
+
+async def test_unreadable_secrets_fail_one_notifier_not_the_queue(
+    fast_central: CentralHandle, http_receiver: HttpReceiver
+) -> None:
+    bad = await create(
+        fast_central, _hook(http_receiver.port, "bad", password="pw-a", username="u")
+    )
+    good = await create(
+        fast_central, _hook(http_receiver.port, "good", password="pw-b", username="u")
+    )
+    # a sealed blob moved to another record does not open there (the id is bound in)
+    with psycopg.connect(fast_central.db_url) as conn:
+        conn.execute(
+            "UPDATE notifiers SET sealed_secrets ="
+            " (SELECT sealed_secrets FROM notifiers WHERE id = %s) WHERE id = %s",
+            (good["id"], bad["id"]),
+        )
+    svc = fast_central.central.notifications
+    for i in range(3):
+        await svc.enqueue([bad["id"], good["id"]], f"alert:{i}", alert(i))
+    await _all_delivered(fast_central, good["id"], 3)
+
+    async def failed() -> dict[str, Any] | None:
+        d = await deliveries(fast_central, bad["id"])
+        return d if d["counts"]["failed"] == 3 else None
+
+    d = await eventually(failed, what="the unreadable notifier's rows FAILED")
+    assert d["deliveries"][0]["lastError"] == (
+        "the stored credentials of notifier 'bad' cannot be opened with this Central's data key"
+    )
+    r = await fast_central.admin("GET", "/v1/notifiers")
+    assert r.status_code == 200 and len(r.json()["notifiers"]) == 2
+    r = await fast_central.admin("PUT", f"/v1/notifiers/{bad['id']}", json=bad)
+    assert r.status_code == 400  # a masked secret that cannot be read is not kept ...
+    assert r.json()["message"] == "generic.password: has no stored value to keep"
+    fixed = {**bad, "generic": {**bad["generic"], "password": "pw-a2"}}
+    r = await fast_central.admin("PUT", f"/v1/notifiers/{bad['id']}", json=fixed)
+    assert r.status_code == 200  # ... but giving it again repairs the notifier
+    r = await fast_central.admin("POST", f"/v1/notifiers/{bad['id']}/deliveries/retry")
+    assert r.json() == {"requeued": 3}
+    await _all_delivered(fast_central, bad["id"], 3)

@@ -48,7 +48,7 @@ async def list_notifiers(c: CentralDep) -> dict[str, Any]:
 
 @router.get("/v1/notifiers/{notifier_id}", dependencies=[reader(RESOURCE)])
 async def get_notifier(notifier_id: str, c: CentralDep) -> dict[str, Any]:
-    return (await c.notifications.store.get(notifier_id)).to_json()
+    return (await c.notifications.store.get(notifier_id, strict=False)).to_json()
 
 
 @router.post("/v1/notifiers", dependencies=[writer(RESOURCE)], summary="Create a notifier")
@@ -119,7 +119,7 @@ async def test_updated_notifier(request: Request, c: CentralDep) -> dict[str, An
 async def deliveries(
     notifier_id: str, c: CentralDep, state: str | None = None, limit: int = 100
 ) -> dict[str, Any]:
-    await c.notifications.store.get(notifier_id)
+    await c.notifications.store.get(notifier_id, strict=False)
     if state is not None and state.upper() not in STATES:
         raise BadRequest(f"state must be one of {', '.join(STATES)}")
     if not 1 <= limit <= 1000:
@@ -136,7 +136,7 @@ async def deliveries(
     summary="Queue a notifier's failed notifications again",
 )
 async def retry_failed(notifier_id: str, c: CentralDep) -> dict[str, Any]:
-    await c.notifications.store.get(notifier_id)
+    await c.notifications.store.get(notifier_id, strict=False)
     return {"requeued": await c.notifications.retry_failed(notifier_id)}
 
 

@@ -47,7 +47,7 @@ from stockade.central.notifiers.base import (
     InvalidNotifier,
     Notification,
 )
-from stockade.central.notifiers.store import NotifierStore, StoredNotifier
+from stockade.central.notifiers.store import NotifierStore, SecretsUnreadable, StoredNotifier
 from stockade.core.redact import redact
 
 logger = logging.getLogger(__name__)
@@ -150,6 +150,7 @@ class NotificationService:
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[str] = set()
         self._last_prune = 0.0
+        self._db_down = False
 
     # --- for callers
 
@@ -312,8 +313,13 @@ class NotificationService:
                 if loop.time() - self._last_prune > self.settings.prune_every_seconds:
                     self._last_prune = loop.time()
                     await self._prune()
+                if self._db_down:
+                    self._db_down = False
+                    logger.info("notification worker: Central DB reachable again")
             except CentralError as exc:
-                logger.warning("notification worker: %s", exc.message)
+                if not self._db_down:  # once per outage, not once per poll
+                    logger.warning("notification worker paused: %s", exc.message)
+                self._db_down = True
             except Exception:
                 logger.exception("notification worker: unexpected error; continuing")
             if busy or self._stopping:
@@ -327,9 +333,7 @@ class NotificationService:
         claimed = await self._claim()
         if not claimed:
             return 0
-        notifiers = {
-            n.id: n for n in await self.store.get_many(sorted({c.notifier_id for c in claimed}))
-        }
+        notifiers = await self.store.for_delivery(sorted({c.notifier_id for c in claimed}))
         await asyncio.gather(*(self._deliver(c, notifiers.get(c.notifier_id)) for c in claimed))
         return len(claimed)
 
@@ -363,9 +367,14 @@ class NotificationService:
         except TimeoutError as exc:
             raise DeliveryFailed(f"delivery took longer than {self.settings.hard_cap:g} s") from exc
 
-    async def _deliver(self, row: Claimed, notifier: StoredNotifier | None) -> None:
+    async def _deliver(
+        self, row: Claimed, notifier: StoredNotifier | SecretsUnreadable | None
+    ) -> None:
         if notifier is None:  # deleted meanwhile; its rows went with it
             self._inflight.discard(row.id)
+            return
+        if isinstance(notifier, SecretsUnreadable):
+            await self._record_unreadable(row, notifier)
             return
         error: DeliveryFailed | None = None
         started = asyncio.get_running_loop().time()
@@ -429,6 +438,18 @@ class NotificationService:
                     notifier.id,
                 ),
             )
+        self._inflight.discard(row.id)
+
+    async def _record_unreadable(self, row: Claimed, exc: SecretsUnreadable) -> None:
+        async with self.db.connection() as conn:
+            await conn.execute(
+                "UPDATE notification_queue SET attempts = attempts + 1, state = 'FAILED',"
+                " last_error = %s WHERE id = %s",
+                (exc.message, row.id),
+            )
+        logger.error(
+            "notification failed for good", extra={"notification": row.id, "error": exc.message}
+        )
         self._inflight.discard(row.id)
 
     async def _prune(self) -> None:

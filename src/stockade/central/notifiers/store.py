@@ -38,6 +38,7 @@ class StoredNotifier:
     health_status: str
     health_error: str
     health_at: dt.datetime | None
+    secrets_unreadable: bool = False
 
     @property
     def plugin(self) -> NotifierType[Any]:
@@ -59,16 +60,23 @@ class NotifierStore:
         self.db = db
         self.vault = vault
 
-    def _row(self, row: dict[str, Any]) -> StoredNotifier:
+    def _row(self, row: dict[str, Any], *, strict: bool = True) -> StoredNotifier:
+        """``strict``: raise SecretsUnreadable when the secrets do not open; otherwise
+        (listing) return the notifier without them."""
         secrets: dict[str, Any] = {}
+        unreadable = False
         if row["sealed_secrets"]:
             try:
                 secrets = json.loads(self.vault.open(row["id"], bytes(row["sealed_secrets"])))
             except DecryptionFailed as exc:
-                raise SecretsUnreadable(
+                error = SecretsUnreadable(
                     f"the stored credentials of notifier {row['name']!r} cannot be opened"
                     " with this Central's data key"
-                ) from exc
+                )
+                if strict:
+                    raise error from exc
+                logger.warning(error.message, extra={"notifier": row["id"]})
+                unreadable = True
         return StoredNotifier(
             row["id"],
             row["name"],
@@ -79,6 +87,7 @@ class NotifierStore:
             row["health_status"],
             row["health_error"],
             row["health_at"],
+            unreadable,
         )
 
     def _seal(self, notifier_id: str, secrets: dict[str, Any]) -> bytes | None:
@@ -90,19 +99,29 @@ class NotifierStore:
         async with self.db.connection() as conn:
             cur = await conn.execute("SELECT * FROM notifiers ORDER BY name")
             rows = await cur.fetchall()
-        return [self._row(r) for r in rows]
+        return [self._row(r, strict=False) for r in rows]
 
-    async def get(self, notifier_id: str) -> StoredNotifier:
-        found = await self.get_many([notifier_id])
-        if not found:
+    async def get(self, notifier_id: str, *, strict: bool = True) -> StoredNotifier:
+        async with self.db.connection() as conn:
+            cur = await conn.execute("SELECT * FROM notifiers WHERE id = %s", (notifier_id,))
+            row = await cur.fetchone()
+        if row is None:
             raise NotFound(f"notifier {notifier_id!r} does not exist")
-        return found[0]
+        return self._row(row, strict=strict)
 
-    async def get_many(self, ids: list[str]) -> list[StoredNotifier]:
+    async def for_delivery(self, ids: list[str]) -> dict[str, StoredNotifier | SecretsUnreadable]:
+        """Each notifier, or the reason its secrets cannot be opened: one unreadable
+        notifier must not hold up the others' deliveries."""
         async with self.db.connection() as conn:
             cur = await conn.execute("SELECT * FROM notifiers WHERE id = ANY(%s)", (ids,))
             rows = await cur.fetchall()
-        return [self._row(r) for r in rows]
+        out: dict[str, StoredNotifier | SecretsUnreadable] = {}
+        for r in rows:
+            try:
+                out[r["id"]] = self._row(r)
+            except SecretsUnreadable as exc:
+                out[r["id"]] = exc
+        return out
 
     async def create(self, doc: Any) -> StoredNotifier:
         notifier_id = str(uuid.uuid4())
@@ -132,7 +151,12 @@ class NotifierStore:
         self, notifier_id: str, doc: Any, *, keep_all_secrets: bool
     ) -> documents.Parsed:
         """Validate an update of a stored notifier (stored secrets filled in as asked)."""
-        stored = await self.get(notifier_id)
+        stored = await self.get(notifier_id, strict=False)
+        if stored.secrets_unreadable and keep_all_secrets:
+            raise SecretsUnreadable(
+                f"the stored credentials of notifier {stored.name!r} cannot be opened;"
+                " give them again (updatePassword: true)"
+            )
         if isinstance(doc, dict) and doc.get("id") not in (None, "", notifier_id):
             raise InvalidNotifier("id", "does not match the notifier in the path")
         merged = documents.merge_stored(doc, stored.doc, stored.secrets, keep_all=keep_all_secrets)
