@@ -10,7 +10,6 @@ chainguard, ...
 from __future__ import annotations
 
 import re
-import shlex
 
 from stockade.model.index_report import Distribution
 from stockade.scanner.indexer.analysers.base import Files
@@ -44,6 +43,23 @@ _RELEASE_IDS = (
 )
 
 
+def _unquote(value: str) -> str:
+    """An os-release(5) value: double quotes with backslash escapes, single quotes, or bare."""
+    value = value.strip()
+    if value[:1] == '"':
+        out, i = [], 1
+        while i < len(value) and value[i] != '"':
+            if value[i] == "\\" and i + 1 < len(value):
+                i += 1
+            out.append(value[i])
+            i += 1
+        return "".join(out)
+    if value[:1] == "'":
+        end = value.find("'", 1)
+        return value[1:end] if end > 0 else value[1:]
+    return value
+
+
 def parse_os_release(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for raw in text.splitlines():
@@ -51,11 +67,7 @@ def parse_os_release(text: str) -> dict[str, str]:
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.partition("=")
-        try:
-            parts = shlex.split(value, posix=True)
-        except ValueError:
-            parts = [value.strip("\"'")]
-        out[key.strip()] = " ".join(parts)
+        out[key.strip()] = _unquote(value)
     return out
 
 
@@ -110,7 +122,7 @@ def from_release_line(text: str) -> Distribution | None:
 
 class DistributionDetector:
     name = "distribution"
-    version = "1"
+    version = "2"
     patterns = tuple(re.escape(p) for p in PRIORITY)
 
     def analyse(self, files: Files) -> dict[str, list[Distribution]]:
