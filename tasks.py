@@ -66,6 +66,7 @@ def cmd_run(args: list[str]) -> int:
 def cmd_test(args: list[str]) -> int:
     ensure_venv("dev")
     ensure_system_packages()
+    _run("bash", str(ROOT / "scripts" / "test-assets.sh"))
     steps: list[list[str]] = [
         [str(BIN / "ruff"), "check", "src", "tests", "bench", "tasks.py"],
         [str(BIN / "ruff"), "format", "--check", "src", "tests", "bench", "tasks.py"],
