@@ -187,7 +187,8 @@ def distribution_release(dist: Distribution) -> tuple[str, str, str] | None:
     name, scheme = entry
     vid = dist.version_id
     if name == "alpine":
-        release = ".".join(vid.split(".")[:2])
+        # edge reports a development VERSION_ID such as 3.19_alpha20230901
+        release = "edge" if "_alpha" in vid else ".".join(vid.split(".")[:2])
     elif name == "debian":
         release = dist.version_codename or _DEBIAN_CODENAMES.get(vid.split(".")[0], vid)
     elif name == "ubuntu":

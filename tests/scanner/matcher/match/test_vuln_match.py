@@ -350,3 +350,28 @@ def test_rhel_packages_match_by_repository_cpes() -> None:
         IndexReport("sha256:r", distributions=(rhel9,), packages=(curl("0:7.76.1-14.el9_0.9", ()),))
     )
     assert "CVE-2023-38545" in {i for f in bare.findings for i in f.ids}
+
+
+@pytest.mark.parametrize(
+    ("did", "version_id", "codename", "want"),
+    [
+        ("alpine", "3.10.5", "", ("alpine", "3.10", "apk")),
+        ("alpine", "3.19_alpha20230901", "", ("alpine", "edge", "apk")),
+        ("debian", "11", "", ("debian", "bullseye", "dpkg")),
+        ("debian", "12", "bookworm", ("debian", "bookworm", "dpkg")),
+        ("ubuntu", "20.04", "focal", ("ubuntu", "focal", "dpkg")),
+        ("rhel", "9.2", "", ("rhel", "9", "rpm")),
+        ("ol", "8.7", "", ("ol", "8", "rpm")),
+        ("sles", "15.4", "", ("sles", "15.4", "rpm")),
+        ("photon", "3.0", "", ("photon", "3.0", "rpm")),
+        ("amzn", "2023", "", ("amzn", "2023", "rpm")),
+        ("plan9", "4", "", None),
+    ],
+)
+def test_distribution_release_mapping(
+    did: str, version_id: str, codename: str, want: tuple[str, str, str] | None
+) -> None:
+    from stockade.scanner.matcher.match import distribution_release
+
+    dist = Distribution(did=did, name=did, version_id=version_id, version_codename=codename)
+    assert distribution_release(dist) == want
