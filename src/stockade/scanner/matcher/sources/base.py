@@ -206,7 +206,7 @@ class FeedUpdater:
         verify_checksums(self.name, path)
         digest = tree_digest(path)
         new_fp = json.dumps({"sha256": digest})
-        if _old_digest(fingerprint) == digest:
+        if old_digest(fingerprint) == digest:
             return Unchanged(new_fp)
         if is_archive(path):
             dest = workdir / "offline"
@@ -319,7 +319,8 @@ def _load_fp(fingerprint: str) -> dict[str, dict[str, dict[str, str]] | str]:
     return data if isinstance(data, dict) else {}
 
 
-def _old_digest(fingerprint: str) -> str:
+def old_digest(fingerprint: str) -> str:
+    """The content digest a fingerprint records ("" for none or an unreadable one)."""
     value = _load_fp(fingerprint).get("sha256", "")
     return value if isinstance(value, str) else ""
 

@@ -27,6 +27,7 @@ from stockade.scanner.matcher.sources.base import (
     expect_str,
     iter_files,
     load_json,
+    old_digest,
     record_context,
     rel,
     tree_digest,
@@ -88,7 +89,7 @@ class NvdUpdater(FeedUpdater):
                 client.close()
         digest = tree_digest(workdir)
         new_fp = json.dumps({"sha256": digest})
-        if fingerprint and json.loads(fingerprint).get("sha256") == digest:
+        if old_digest(fingerprint) == digest:
             return Unchanged(new_fp)
         return Fetched(workdir, new_fp)
 
