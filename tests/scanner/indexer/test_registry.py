@@ -14,6 +14,7 @@ import pytest
 
 from stockade.scanner.indexer.engine import Indexer
 from stockade.scanner.indexer.errors import (
+    BlobDigestError,
     ImageNotFoundError,
     RegistryAuthError,
     RegistryUnavailableError,
@@ -86,6 +87,7 @@ class _Scripted(BaseHTTPRequestHandler):
 
     layout: Path
     bearer: bool = False
+    claim: str = ""
     faults: dict[str, list[int]] = {}
     seen: list[str] = []
 
@@ -131,7 +133,9 @@ class _Scripted(BaseHTTPRequestHandler):
                 self._send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
                 return
             body = (self.layout / "blobs" / "sha256" / digest[7:]).read_bytes()
-            self._send(200, body, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+            headers = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
+            headers["Docker-Content-Digest"] = self.claim or digest
+            self._send(200, body, headers)
             return
         if "blobs" in parts:
             path = self.layout / "blobs" / "sha256" / parts[-1].removeprefix("sha256:")
@@ -158,7 +162,11 @@ def scripted(tmp_path: Path) -> Iterator[tuple[str, type[_Scripted]]]:
             {"srv/x.dist-info/METADATA": b"Name: x\nVersion: 1\n"},
         ],
     )
-    handler = type("H", (_Scripted,), {"layout": layout, "faults": {}, "seen": [], "bearer": False})
+    handler = type(
+        "H",
+        (_Scripted,),
+        {"layout": layout, "faults": {}, "seen": [], "bearer": False, "claim": ""},
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -213,3 +221,12 @@ def test_404_for_a_layer_names_it(scripted: tuple[str, type[_Scripted]]) -> None
     (layout / "blobs" / "sha256" / layer[7:]).unlink()
     with pytest.raises(ImageNotFoundError, match=rf"layer {layer}.*404"):
         Indexer().index(open_source(f"{addr}/app:latest", registry=_insecure(addr)))
+
+
+def test_manifest_not_matching_the_announced_digest(scripted: tuple[str, type[_Scripted]]) -> None:
+    addr, handler = scripted
+    handler.claim = "sha256:" + "1" * 64
+    store = MemoryStore()
+    with pytest.raises(BlobDigestError, match=rf"Image {addr}/app:latest: the manifest does not"):
+        Indexer(store).index(open_source(f"{addr}/app:latest", registry=_insecure(addr)))
+    assert store.reports == {}

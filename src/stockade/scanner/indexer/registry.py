@@ -298,7 +298,7 @@ class RegistrySource:
 
     def _get_small(
         self, path: str, what: str, limit: int, accept: str | None = None
-    ) -> tuple[bytes, str]:
+    ) -> tuple[bytes, httpx.Headers]:
         resp = self._get(path, what, accept)
         try:
             data = b""
@@ -312,18 +312,26 @@ class RegistrySource:
             ) from exc
         finally:
             resp.close()
-        return data, resp.headers.get("content-type", "").split(";")[0].strip()
+        return data, resp.headers
 
     # -- ImageSource ---------------------------------------------------------------------
 
     def _manifest(self, ref: str, expect_digest: str = "") -> tuple[bytes, str, str]:
-        data, ctype = self._get_small(
+        data, headers = self._get_small(
             f"/v2/{self.ref.repository}/manifests/{ref}",
             f"manifest {ref}",
             MAX_MANIFEST_BYTES,
             MANIFEST_ACCEPT,
         )
+        ctype = headers.get("content-type", "").split(";")[0].strip()
         digest = sha256_digest(data)
+        # the registry's own claim must agree with the bytes, pinned by the user or not
+        claimed = headers.get("docker-content-digest", "")
+        if claimed.startswith("sha256:") and claimed != digest:
+            raise BlobDigestError(
+                f"Image {self.name}: the manifest does not match the digest the registry "
+                f"announced ({claimed})."
+            )
         if expect_digest and digest != expect_digest:
             raise BlobDigestError(
                 f"Image {self.name}: the manifest {expect_digest} does not match its digest."
