@@ -174,3 +174,16 @@ def test_malformed_text_record_names_the_advisory(
     run = store.update(make_updater("debian-advisories", offline=root))
     assert run.status == "failed"
     assert run.error.startswith("debian-advisories: DSA/list: record DSA-5380-1 (line 3):")
+
+
+def test_truncated_dsa_list_is_detected(store: VulnerabilityStore, tmp_path: Path) -> None:
+    root = tmp_path / "debian"
+    (root / "DSA").mkdir(parents=True)
+    text = (VULNDATA / "debian-security-tracker/data/DSA/list").read_text()
+    cut = text.index("[bullseye] - xorg-server 2:1.20.11-1+deb11u6") + len("[bullseye] - xorg-s")
+    (root / "DSA" / "list").write_text(text[:cut])
+    run = store.update(make_updater("debian-advisories", offline=root))
+    assert run.status == "failed"
+    assert run.error == (
+        "debian-advisories: DSA/list: record DSA-5380-1 (line 3): package line without version"
+    )

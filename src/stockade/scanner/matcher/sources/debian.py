@@ -155,7 +155,9 @@ class DebianAdvisoryUpdater(FeedUpdater):
                     continue
                 if m := _FIX.match(line):
                     version = m["version"] or ""
-                    if not version or version.startswith("<"):
+                    if not version:  # every entry names a version or a <tag>: cut short
+                        raise ParseError(self.name, name, record, "package line without version")
+                    if version.startswith("<"):
                         continue  # <not-affected>, <unfixed>, <removed>, ...
                     yield from self._records(
                         current, cves, m["release"], m["pkg"], version, m["note"] or ""
