@@ -112,7 +112,9 @@ def _expected(go_version: str, peer: Path) -> set[str]:
                 ((kind, at),) = ev.items()
                 if kind == "introduced":
                     affected = affected or at == "0" or cmp[at] >= 0
-                elif (kind == "fixed" and cmp[at] >= 0) or (kind == "last_affected" and cmp[at] > 0):
+                elif (kind == "fixed" and cmp[at] >= 0) or (
+                    kind == "last_affected" and cmp[at] > 0
+                ):
                     affected = False
             if affected:
                 expected.add(vid)
