@@ -222,8 +222,11 @@ class Matcher:
         self._ecosystems: set[str] = set()
         self._advisories: dict[tuple[int, ...], Advisory] = {}
         self.count = 0
+        #: records held per source, for health and metadata ("no vulnerability data" when empty)
+        self.source_counts: dict[str, int] = defaultdict(int)
         for rec in records:
             self.count += 1
+            self.source_counts[rec.source] += 1
             if rec.source == REPO2CPE:
                 self._repo_cpes[rec.id] = rec.cpes
             elif not rec.package:

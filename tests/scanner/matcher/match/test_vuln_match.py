@@ -231,11 +231,13 @@ def test_no_data_is_not_no_vulnerabilities() -> None:
     )
     assert report.status is ReportStatus.NO_VULNERABILITY_DATA
     assert report.findings == ()
+    assert dict(Matcher([]).source_counts) == {}
     assert "no vulnerability data" in report.notes[0]
 
 
 def test_unsupported_distribution_and_release_without_data() -> None:
     matcher = Matcher(_records("alpine", CLAIRCORE / "alpine/testdata/fetch"))
+    assert dict(matcher.source_counts) == {"alpine": 9}
     pkg = _pkg("botan", "2.8.0-r0", Ecosystem.APK, source="botan")
     weird = Distribution(did="plan9", name="Plan 9", version_id="4")
     report = matcher.match(IndexReport("sha256:a", distributions=(weird,), packages=(pkg,)))
