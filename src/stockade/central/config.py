@@ -49,6 +49,7 @@ class CentralConfig:
     notifier_retry_max_seconds: float = 900.0
     notifier_max_attempts: int = 40
     notifier_timeout_seconds: float = 10.0
+    notifier_allow_local_endpoints: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -170,7 +170,11 @@ class Central:
             )
         notifications = NotificationService(
             db,
-            NotifierStore(db, crypto.CredentialVault(secrets.data_key)),
+            NotifierStore(
+                db,
+                crypto.CredentialVault(secrets.data_key),
+                allow_local_endpoints=cfg.notifier_allow_local_endpoints,
+            ),
             QueueSettings(
                 poll_seconds=cfg.notifier_poll_seconds,
                 retry_base_seconds=cfg.notifier_retry_base_seconds,

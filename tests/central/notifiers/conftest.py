@@ -20,6 +20,7 @@ FAST = {
     "notifier_retry_base_seconds": 0.05,
     "notifier_retry_max_seconds": 0.3,
     "notifier_timeout_seconds": 2.0,
+    "notifier_allow_local_endpoints": True,  # the receivers run on loopback
 }
 
 

@@ -352,3 +352,58 @@ def test_delivery_settings_are_checked(setting: str, value: str, message: str) -
     with pytest.raises(ConfigError) as exc:
         load_config({}, environ={f"STOCKADE_{setting.upper()}": value})
     assert exc.value.message.startswith(message)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/x",
+        "http://localhost/x",
+        "https://metadata.localhost/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:9000/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://0.0.0.0/",
+    ],
+)
+def test_local_endpoints_refused_unless_allowed(url: str) -> None:
+    for kind, field in (
+        ("generic", "generic.endpoint"),
+        ("splunk", "splunk.httpEndpoint"),
+        ("slack", "labelDefault"),
+    ):
+        doc = _with(kind, field, url)
+        with pytest.raises(InvalidNotifier) as exc:
+            documents.parse(doc, "id-1", allow_local=False)
+        assert exc.value.message == (
+            f"{field}: must not point at this host or a link-local address"
+        )
+        documents.parse(doc, "id-1", allow_local=True)
+    assert documents.parse(GOOD["generic"], "id-1", allow_local=False)
+
+
+async def test_default_central_refuses_a_loopback_webhook(
+    start_central: Any, database_url: str
+) -> None:
+    c = await start_central(database_url)
+    r = await c.admin(
+        "POST", "/v1/notifiers", json=_with("generic", "generic.endpoint", "http://127.0.0.1:9/")
+    )
+    assert r.status_code == 400
+    assert (
+        r.json()["message"]
+        == "generic.endpoint: must not point at this host or a link-local address"
+    )
+
+
+async def test_slack_annotation_cannot_point_at_a_local_address() -> None:
+    from stockade.central.notifiers.base import DeliveryFailed, DeliveryOptions, Notification
+
+    doc = {**GOOD["slack"], "labelKey": "team-slack"}
+    parsed = documents.parse(doc, "id-1", allow_local=False)
+    a = alert(1)
+    a["deployment"]["annotations"] = {"team-slack": "http://169.254.169.254/latest/"}
+    with pytest.raises(DeliveryFailed) as exc:
+        await parsed.plugin.send(parsed.config, Notification(a, "k"), DeliveryOptions(timeout=1))
+    assert not exc.value.retryable
+    assert exc.value.message == "the webhook from annotation 'team-slack' points at a local address"

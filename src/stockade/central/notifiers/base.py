@@ -128,6 +128,7 @@ class Common:
 @dataclass(frozen=True)
 class DeliveryOptions:
     timeout: float = 10.0
+    allow_local_endpoints: bool = False
 
 
 ConfigT = TypeVar("ConfigT")

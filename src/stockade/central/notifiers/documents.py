@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stockade.central.notifiers.base import MASK, Common, InvalidNotifier, NotifierType
-from stockade.central.notifiers.fields import Fields, http_url
+from stockade.central.notifiers.fields import Fields, http_url, is_local_host
 from stockade.central.notifiers.registry import NOTIFIER_TYPES
 
 MAX_NAME = 256
@@ -44,8 +44,19 @@ def plugin_for(doc: Mapping[str, Any]) -> NotifierType[Any]:
     return plugin
 
 
-def parse(doc: Any, notifier_id: str) -> Parsed:
-    """Validate a full notifier document (secrets in clear); raise InvalidNotifier."""
+# Where each HTTP-based type sends: checked against local addresses when saving, so that
+# a notifier cannot make Central call services on its own host or link (the product's
+# "no local endpoint" rule). Email and syslog may use a relay on the node.
+HTTP_ENDPOINTS = {
+    "generic": ("generic", "endpoint"),
+    "splunk": ("splunk", "httpEndpoint"),
+    "slack": ("", "labelDefault"),
+}
+
+
+def parse(doc: Any, notifier_id: str, *, allow_local: bool = True) -> Parsed:
+    """Validate a full notifier document (secrets in clear); raise InvalidNotifier.
+    ``allow_local=False`` also refuses HTTP endpoints on local addresses."""
     if not isinstance(doc, Mapping):
         raise InvalidNotifier("notifier", "must be a JSON object")
     plugin = plugin_for(doc)
@@ -70,6 +81,12 @@ def parse(doc: Any, notifier_id: str) -> Parsed:
         assert sec is not None
         section = sec.doc
     config = plugin.parse(common, section)
+    if not allow_local and plugin.name in HTTP_ENDPOINTS:
+        in_section, key = HTTP_ENDPOINTS[plugin.name]
+        url = section.get(key) if in_section else doc.get(key)
+        where = f"{in_section}.{key}" if in_section else key
+        if isinstance(url, str) and is_local_host(http_url(url, where).host):
+            raise InvalidNotifier(where, "must not point at this host or a link-local address")
     clean: dict[str, Any] = {
         "id": notifier_id,
         "name": name,

@@ -131,6 +131,21 @@ def check_host(host: str, where: str) -> str:
     return bare
 
 
+def is_local_host(host: str) -> bool:
+    """This machine or its link: localhost names, loopback, link-local (cloud metadata
+    services live there) and unspecified addresses."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or ip.is_link_local or ip.is_unspecified
+
+
 def check_port(port: object, where: str) -> int:
     if isinstance(port, str) and port.isdigit():
         port = int(port)

@@ -207,7 +207,9 @@ class NotificationService:
     async def test(self, doc: Any, notifier_id: str = "") -> None:
         """Send a test notification with ``doc`` (secrets in clear) now; raise
         InvalidNotifier or DeliveryFailed."""
-        parsed = documents.parse(doc, notifier_id or str(uuid.uuid4()))
+        parsed = documents.parse(
+            doc, notifier_id or str(uuid.uuid4()), allow_local=self.store.allow_local
+        )
         note = Notification(render.test_alert(), str(uuid.uuid4()), is_test=True)
         try:
             await self._send(parsed, note)
@@ -359,7 +361,10 @@ class NotificationService:
         return claimed
 
     async def _send(self, parsed: documents.Parsed, note: Notification) -> None:
-        options = DeliveryOptions(timeout=self.settings.timeout_seconds)
+        options = DeliveryOptions(
+            timeout=self.settings.timeout_seconds,
+            allow_local_endpoints=self.store.allow_local,
+        )
         try:
             await asyncio.wait_for(
                 parsed.plugin.send(parsed.config, note, options), self.settings.hard_cap

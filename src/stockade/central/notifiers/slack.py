@@ -17,7 +17,7 @@ from stockade.central.notifiers.base import (
     InvalidNotifier,
     Notification,
 )
-from stockade.central.notifiers.fields import http_url
+from stockade.central.notifiers.fields import http_url, is_local_host
 
 COLORS = {
     "Critical": "#a30000",
@@ -88,6 +88,12 @@ class SlackWebhook:
                 f"the webhook from annotation {config.common.label_key!r} is not a valid URL",
                 retryable=False,
             ) from exc
+        if not options.allow_local_endpoints and is_local_host(url.host):
+            raise DeliveryFailed(
+                f"the webhook from annotation {config.common.label_key!r}"
+                " points at a local address",
+                retryable=False,
+            )
         await webhttp.post_json(
             url.url,
             url.host,

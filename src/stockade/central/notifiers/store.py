@@ -56,9 +56,12 @@ class StoredNotifier:
 
 
 class NotifierStore:
-    def __init__(self, db: Database, vault: CredentialVault) -> None:
+    def __init__(
+        self, db: Database, vault: CredentialVault, *, allow_local_endpoints: bool = False
+    ) -> None:
         self.db = db
         self.vault = vault
+        self.allow_local = allow_local_endpoints
 
     def _row(self, row: dict[str, Any], *, strict: bool = True) -> StoredNotifier:
         """``strict``: raise SecretsUnreadable when the secrets do not open; otherwise
@@ -125,7 +128,7 @@ class NotifierStore:
 
     async def create(self, doc: Any) -> StoredNotifier:
         notifier_id = str(uuid.uuid4())
-        parsed = documents.parse(doc, notifier_id)
+        parsed = documents.parse(doc, notifier_id, allow_local=self.allow_local)
         clean, secrets = documents.split_secrets(parsed)
         try:
             async with self.db.connection() as conn:
@@ -160,7 +163,7 @@ class NotifierStore:
         if isinstance(doc, dict) and doc.get("id") not in (None, "", notifier_id):
             raise InvalidNotifier("id", "does not match the notifier in the path")
         merged = documents.merge_stored(doc, stored.doc, stored.secrets, keep_all=keep_all_secrets)
-        return documents.parse(merged, notifier_id)
+        return documents.parse(merged, notifier_id, allow_local=self.allow_local)
 
     async def update(self, notifier_id: str, doc: Any, *, keep_all_secrets: bool) -> StoredNotifier:
         parsed = await self.prepare_update(notifier_id, doc, keep_all_secrets=keep_all_secrets)
