@@ -28,7 +28,21 @@ Entry = bytes | Link | Exe | None  # None = directory
 Tree = dict[str, Entry]
 
 
-def tar_bytes(tree: Tree) -> bytes:
+def with_parents(tree: Tree) -> Tree:
+    """Add the directory entries real layers carry before their files."""
+    out: Tree = {}
+    for name, entry in tree.items():
+        parts = name.strip("/").split("/")[:-1]
+        if ".." not in parts and not name.startswith("/"):
+            for i in range(1, len(parts) + 1):
+                out.setdefault("/".join(parts[:i]) + "/", None)
+        out[name] = entry
+    return out
+
+
+def tar_bytes(tree: Tree, *, parents: bool = True) -> bytes:
+    if parents:
+        tree = with_parents(tree)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name, entry in tree.items():

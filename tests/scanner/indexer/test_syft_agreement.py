@@ -129,6 +129,13 @@ def test_extra_inputs(tmp_path: Path) -> None:
             "usr/lib/sysimage/rpm/Packages.db": (FIXTURES / "rpm" / "Packages.db").read_bytes(),
             "usr/share/rpm/Packages": (FIXTURES / "rpm" / "Packages-bdb-4096-1234").read_bytes(),
         },
+        {  # distroless: one dpkg stanza per file, no Status field
+            "var/lib/dpkg/status.d/base-files": b"Package: base-files\nVersion: 12.4+deb12u5\n"
+            b"Architecture: amd64\nMaintainer: x\n",
+            "var/lib/dpkg/status.d/libssl3": b"Package: libssl3\nVersion: 3.0.11-1~deb12u2\n"
+            b"Architecture: amd64\nSource: openssl\nMaintainer: x\n",
+            "var/lib/dpkg/status.d/libssl3.md5sums": b"0123  usr/lib/x86_64-linux-gnu/libssl.so.3\n",
+        },
     ]
     root = make_layout(tmp_path / "extras", layers)
     report = Indexer().index(open_source(f"oci:{root}:test"))
