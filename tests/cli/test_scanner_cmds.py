@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import subprocess
 import sys
 from pathlib import Path
 
+import grpc
 import pytest
 from click.testing import CliRunner
 from cyclonedx.schema import SchemaVersion
@@ -16,9 +19,17 @@ from spdx_tools.spdx.validation.document_validator import validate_full_spdx_doc
 from stockade.cli.main import cli, main
 from stockade.cli.scanner_cmds import render
 from stockade.model.index_report import report_from_dict
+from stockade.scanner.v1 import indexer_pb2 as pb
+from stockade.scanner.v1 import indexer_pb2_grpc as pb_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scanner"))
-from indexer.conftest import BuiltImage, test_image  # noqa: F401
+from indexer.conftest import (  # noqa: F401
+    BuiltImage,
+    Registry,
+    auth_registry,
+    free_port,
+    test_image,
+)
 
 
 def _run(*args: str) -> str:
@@ -62,3 +73,48 @@ def test_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["scanner", "index", "--platform", "amd64", f"oci:{tmp_path}"])
     assert info.value.code == 2
+
+
+def test_registry_credentials_from_stdin(
+    auth_registry: Registry,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ref = f"{auth_registry.address}/private/test:latest"
+    args = ["scanner", "index", ref, "--insecure-registry", auth_registry.address]
+    args += ["--username", "alice", "--password-stdin", "-o", "json"]
+    result = CliRunner().invoke(cli, args, input="wonderland\n", catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.output)["packages"]) > 50
+    with pytest.raises(SystemExit) as info:
+        monkeypatch.setattr(sys, "stdin", io.StringIO("nope\n"))
+        main(args)
+    assert info.value.code == 3
+
+
+def test_indexer_serves(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "stockade.cli.main",
+            "scanner",
+            "indexer",
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        assert "listening" in proc.stderr.readline()
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.IndexerServiceStub(channel)
+            got = stub.HasIndexReport(
+                pb.HasIndexReportRequest(manifest_digest="sha256:" + "0" * 64), timeout=10
+            )
+            assert got.exists is False
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
