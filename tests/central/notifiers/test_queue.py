@@ -257,6 +257,7 @@ async def test_enqueue_never_waits_for_a_hanging_receiver(fast_central: CentralH
             return any("did not answer within 2 s" in x["lastError"] for x in d["deliveries"])
 
         await eventually(timed_out, timeout=20, what="a timeout recorded")
+        await fast_central.central.notifications.stop(grace=0.1)  # no need to wait it out
     finally:
         server.close()
 
