@@ -277,3 +277,40 @@ def test_cli_scan_and_sbom_against_a_running_central(
     finally:
         central.terminate()
         central.wait(timeout=60)
+
+
+async def test_new_vulnerability_data_rematches_without_reindexing(central, auth_registry) -> None:
+    image = f"{auth_registry.address}/private/test:latest"
+    integ = {
+        "name": "local",
+        "type": "docker",
+        "docker": {
+            "endpoint": auth_registry.address,
+            "username": "alice",
+            "password": "wonderland",
+            "insecure": True,
+        },
+    }
+    assert (await central.admin("POST", "/v1/imageintegrations", json=integ)).status_code == 200
+    r = await central.admin("POST", "/v1/images/scan", json={"imageName": image})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["cves"] == 0
+    assert any("no vulnerability data" in n for n in body["notes"])  # not "clean"
+
+    await asyncio.to_thread(load_pypi_advisories, central.db_url)
+    service = central.central.scanner
+    calls: list[str] = []
+    original = service.backend.index
+
+    def spy(reference, options):  # a re-index would call this
+        calls.append(reference)
+        return original(reference, options)
+
+    service.backend.index = spy
+    assert await service.rematch_all() == 1
+    assert calls == []
+    r = await central.admin("GET", f"/v1/images/{body['id']}")
+    after = r.json()
+    assert after["cves"] > 0
+    assert not any("no vulnerability data has been loaded" in n for n in after["notes"])

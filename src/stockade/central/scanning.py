@@ -248,6 +248,28 @@ class ScanService:
         SCAN_PHASE.labels("detect").observe(time.perf_counter() - stored)
         return ScanOutcome(image_id, image, vulns.notes)
 
+    async def rematch_all(self) -> int:
+        """Match every stored image again from its stored index report — after the
+        vulnerability data changed. Nothing is fetched from a registry or re-indexed; an
+        image whose report is gone (a new analyser version) waits for its next scan."""
+        c = self.central
+        async with c.db.connection() as conn:
+            cur = await conn.execute(
+                "SELECT id, name FROM images WHERE scan_state = 'SCANNED' AND id LIKE 'sha256:%'"
+            )
+            rows = [(r["id"], r["name"]) for r in await cur.fetchall()]
+        done = 0
+        for image_id, name in rows:
+            report = await asyncio.to_thread(self.backend.report, image_id)
+            if report is None:
+                continue
+            vulns = await asyncio.to_thread(self.backend.match, report)
+            await c.images.save_scan(to_image(name, report, vulns), vulns.notes)
+            await self._evaluate(image_id)
+            done += 1
+        logger.info("images re-matched against new vulnerability data", extra={"images": done})
+        return done
+
     async def _evaluate(self, image_id: str) -> None:
         c = self.central
         stored = await c.images.load(image_id)
@@ -261,6 +283,10 @@ def registry_options(insecure: Mapping[str, bool] | None = None) -> RegistryOpti
     return RegistryOptions(insecure=frozenset(h for h, ok in (insecure or {}).items() if ok))
 
 
+def changed(runs: list[UpdateRun]) -> bool:
+    return any(run.status == "updated" for run in runs)
+
+
 class VulnDataLoader:
     """Keeps the Matcher's data current in the background: an offline bundle once at start,
     then (when enabled) the upstream feeds on a schedule. Scans never wait for it; until data
@@ -272,7 +298,9 @@ class VulnDataLoader:
         bundle: Path | None,
         feed_updates: bool,
         interval_seconds: float,
+        service: ScanService | None = None,
     ) -> None:
+        self.service = service
         self.backend = backend
         self.bundle = bundle
         self.feed_updates = feed_updates
@@ -289,9 +317,15 @@ class VulnDataLoader:
                         "bundle source failed", extra={"source": run.source, "error": run.error}
                     )
             logger.info("vulnerability bundle loaded", extra={"sources": len(self.last_runs)})
+            await self._rematch_if_changed()
         while self.feed_updates:
             self.last_runs = await asyncio.to_thread(self.backend.update_feeds)
+            await self._rematch_if_changed()
             await asyncio.sleep(self.interval)
+
+    async def _rematch_if_changed(self) -> None:
+        if self.service is not None and changed(self.last_runs):
+            await self.service.rematch_all()
 
     def start(self) -> None:
         if self.bundle is not None or self.feed_updates:
