@@ -215,3 +215,16 @@ def test_bad_inputs_leave_no_files_behind(tmp_path: Path, monkeypatch: pytest.Mo
         assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
     assert list(private.iterdir()) == []
     assert list(work.iterdir()) == []
+
+
+def test_wanted_hard_link_to_an_unwanted_file_is_resolved(tmp_path: Path) -> None:
+    status = dpkg_status(("bash", "5.2"))
+    layer = {
+        "usr/share/backup/status-copy": status,  # nobody asks for this path...
+        "var/lib/dpkg/status": Link("usr/share/backup/status-copy", hard=True),  # ...but this
+    }
+    indexer, src, _ = _index(tmp_path, [layer])
+    report = indexer.index(src)
+    assert [(p.name, p.version, p.path) for p in report.packages] == [
+        ("bash", "5.2", "var/lib/dpkg/status")
+    ]

@@ -181,7 +181,6 @@ class Indexer:
         return work
 
     def _read(self, source: ImageSource, resolved: ResolvedImage, item: _LayerWork) -> None:
-        where = f"Image {resolved.name}, layer {item.diff_id}"
         missing = item.missing
         combined = compile_patterns([p for a in missing for p in a.patterns])
         match = combined.fullmatch
@@ -189,6 +188,44 @@ class Indexer:
         def want(path: str, info: tarfile.TarInfo) -> bool:
             return match(path) is not None
 
+        markers = tuple(m for a in missing for m in getattr(a, "binary_markers", ()))
+        contents = self._stream(source, resolved, item, want, markers)
+        if contents.pending_links:
+            # wanted paths hard-linked to files nobody asked for: a second pass fetches them
+            targets = set(contents.pending_links.values())
+            extra = self._stream(source, resolved, item, lambda p, _: p in targets, ())
+            for path, target in contents.pending_links.items():
+                if target in extra.files:
+                    contents.files[path] = extra.files[target]
+        self.layers_read.append(item.diff_id)
+        rows: dict[LayerKey, object] = {}
+        facts = LayerFacts(
+            tuple(contents.whiteouts), tuple(contents.opaque_dirs), dict(contents.symlinks)
+        )
+        item.facts = facts
+        rows[(item.diff_id, *LAYERFS)] = {
+            "whiteouts": list(facts.whiteouts),
+            "opaque_dirs": list(facts.opaque_dirs),
+            "symlinks": facts.symlinks,
+        }
+        for a in missing:
+            result = self._run(a, contents)
+            item.results[a.name] = result
+            rows[(item.diff_id, a.name, a.version)] = result
+        item.missing = []
+        if self.store is not None:
+            self.store.put_layer_results(rows)
+
+    def _stream(
+        self,
+        source: ImageSource,
+        resolved: ResolvedImage,
+        item: _LayerWork,
+        want: Callable[[str, tarfile.TarInfo], bool],
+        markers: tuple[bytes, ...],
+    ) -> LayerContents:
+        """One verified pass over the layer blob."""
+        where = f"Image {resolved.name}, layer {item.diff_id}"
         raw = source.open_blob(item.desc)
         try:
             verifying = None
@@ -209,7 +246,7 @@ class Indexer:
                     diff_id=item.diff_id,
                     where=where,
                     limits=self.limits,
-                    executables=tuple(m for a in missing for m in getattr(a, "binary_markers", ())),
+                    executables=markers,
                 )
                 if verifying is not None:
                     verifying.drain()
@@ -219,24 +256,7 @@ class Indexer:
                 raise
         finally:
             raw.close()
-        self.layers_read.append(item.diff_id)
-        rows: dict[LayerKey, object] = {}
-        facts = LayerFacts(
-            tuple(contents.whiteouts), tuple(contents.opaque_dirs), dict(contents.symlinks)
-        )
-        item.facts = facts
-        rows[(item.diff_id, *LAYERFS)] = {
-            "whiteouts": list(facts.whiteouts),
-            "opaque_dirs": list(facts.opaque_dirs),
-            "symlinks": facts.symlinks,
-        }
-        for a in missing:
-            result = self._run(a, contents)
-            item.results[a.name] = result
-            rows[(item.diff_id, a.name, a.version)] = result
-        item.missing = []
-        if self.store is not None:
-            self.store.put_layer_results(rows)
+        return contents
 
     def _run(self, analyser: AnyAnalyser, contents: LayerContents) -> dict[str, list[object]]:
         pattern = self._patterns[analyser.name]

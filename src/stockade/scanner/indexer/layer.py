@@ -81,6 +81,7 @@ class LayerContents:
     opaque_dirs: list[str] = field(default_factory=list)  # dirs whose lower content is hidden
     symlinks: dict[str, str] = field(default_factory=dict)  # path -> link target
     executables: set[str] = field(default_factory=set)  # binaries seen (kept or not)
+    pending_links: dict[str, str] = field(default_factory=dict)  # wanted hard link -> target
     entries: int = 0
     uncompressed_bytes: int = 0
 
@@ -347,8 +348,11 @@ def _walk(
                 continue
             if info.islnk():
                 target = normalise(info.linkname, limits, where)
-                if target in out.files and want(path, info):
-                    out.files[path] = out.files[target]
+                if want(path, info):
+                    if target in out.files:
+                        out.files[path] = out.files[target]
+                    else:  # the target's bytes went by unkept; the caller fetches them
+                        out.pending_links[path] = target
                 continue
             if not info.isreg():
                 continue
