@@ -302,3 +302,60 @@ async def test_unreadable_secrets_fail_one_notifier_not_the_queue(
     r = await fast_central.admin("POST", f"/v1/notifiers/{bad['id']}/deliveries/retry")
     assert r.json() == {"requeued": 3}
     await _all_delivered(fast_central, bad["id"], 3)
+
+
+async def test_syslog_and_smtp_receivers_down_then_up(fast_central: CentralHandle) -> None:
+    """The same promise over TCP syslog and SMTP: refused connections are retried, and
+    every message arrives once when the servers are back."""
+    from .receivers import SmtpReceiver, SyslogReceiver
+
+    syslog_port, smtp_port = free_port(), free_port()
+    log = await create(
+        fast_central,
+        {
+            "name": "log",
+            "type": "syslog",
+            "syslog": {"tcpConfig": {"hostname": "127.0.0.1", "port": syslog_port}},
+        },
+    )
+    mail = await create(
+        fast_central,
+        {
+            "name": "mail",
+            "type": "email",
+            "labelDefault": "soc@example.com",
+            "email": {
+                "server": f"127.0.0.1:{smtp_port}",
+                "sender": "stockade@example.com",
+                "disableTLS": True,
+                "allowUnauthenticatedSmtp": True,
+            },
+        },
+    )
+    svc = fast_central.central.notifications
+    for i in range(5):
+        await svc.enqueue([log["id"], mail["id"]], f"alert:{i}", alert(i))
+
+    async def retried() -> bool:
+        rows = [*(await deliveries(fast_central, log["id"]))["deliveries"]]
+        rows += (await deliveries(fast_central, mail["id"]))["deliveries"]
+        return len(rows) == 10 and all(x["attempts"] >= 2 for x in rows)
+
+    await eventually(retried, what="retries while both servers are down")
+    syslog_rx = await SyslogReceiver("tcp", port=syslog_port).start()
+    smtp_rx = SmtpReceiver(port=smtp_port).start()
+    try:
+        await _all_delivered(fast_central, log["id"], 5)
+        await _all_delivered(fast_central, mail["id"], 5)
+        await asyncio.sleep(0.3)
+        sd_keys = [
+            m.split(b'idempotencyKey="')[1].split(b'"')[0].decode() for m in syslog_rx.messages
+        ]
+        assert len(sd_keys) == 5 and set(sd_keys) == {
+            x["id"] for x in (await deliveries(fast_central, log["id"]))["deliveries"]
+        }
+        msg_ids = [m["Message-ID"] for _, _, m in smtp_rx.mails]
+        assert len(msg_ids) == 5 and len(set(msg_ids)) == 5
+    finally:
+        await syslog_rx.stop()
+        smtp_rx.stop()
