@@ -28,6 +28,7 @@ from stockade.central.api import (
 )
 from stockade.central.api.errors import install_error_handlers
 from stockade.central.api.middleware import ObservabilityMiddleware
+from stockade.central.portal.routes import install as install_portal
 from stockade.central.runtime import Central
 from stockade.central.search.resources import SEARCHABLE
 
@@ -69,6 +70,9 @@ def create_app(central: Central) -> FastAPI:
         description=API_DESCRIPTION + _fields_doc(),
         docs_url=None,
         redoc_url=None,
+        # Central exports its own Prometheus metrics; FastAPI's OpenTelemetry hooks would
+        # cost a check on every request for nothing.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.central = central
     install_error_handlers(app)
@@ -105,5 +109,6 @@ def create_app(central: Central) -> FastAPI:
             }
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Stockade API", **kwargs)
 
+    install_portal(app, central)
     app.add_middleware(ObservabilityMiddleware)
     return app

@@ -14,7 +14,8 @@ router = APIRouter(tags=["Auth"])
 
 
 def _permissions(ident: Identity) -> dict[str, str]:
-    return {r: ident.roles.access(r).name for r in RESOURCES}
+    effective = ident.roles.effective
+    return {r: effective[r].name for r in RESOURCES}
 
 
 @router.get("/v1/auth/status", summary="The caller's identity, roles and permissions")

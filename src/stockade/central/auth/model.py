@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 
@@ -270,10 +271,16 @@ class RoleSet:
 
     roles: tuple[Role, ...] = field(default_factory=tuple)
 
+    @cached_property
+    def effective(self) -> dict[str, Access]:
+        """Resource -> the highest access any role grants (computed once per role set)."""
+        return {
+            res: max((r.permission_set.access(res) for r in self.roles), default=Access.NO_ACCESS)
+            for res in RESOURCES
+        }
+
     def access(self, resource: str) -> Access:
-        return max(
-            (r.permission_set.access(resource) for r in self.roles), default=Access.NO_ACCESS
-        )
+        return self.effective.get(resource, Access.NO_ACCESS)
 
     def scopes_for(self, resource: str, needed: Access) -> list[ScopeRules | None]:
         """The scopes of the roles that grant ``needed`` on ``resource`` (None = unrestricted)."""

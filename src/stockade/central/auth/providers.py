@@ -34,6 +34,7 @@ class BasicAdminProvider:
         self._hash = password_hash
         self._access = access
         self._verified = VerifiedCache()
+        self._identity: tuple[Identity, float] | None = None
 
     async def authenticate(self, creds: Credentials) -> Identity | None:
         if not creds.authorization:
@@ -47,8 +48,14 @@ class BasicAdminProvider:
             raise Unauthenticated("malformed basic authorization header") from exc
         if not sep or user != ADMIN_USER or not self._verified.verify(self._hash, password):
             raise Unauthenticated("wrong username or password")
+        cached = self._identity
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < TOKEN_CACHE_SECONDS:
+            return cached[0]  # one identity (and its resolved permissions) for a few seconds
         roles = await self._access.resolve([ADMIN_ROLE])
-        return Identity(ADMIN_USER, ADMIN_USER, "basic", self.name, RoleSet(roles))
+        ident = Identity(ADMIN_USER, ADMIN_USER, "basic", self.name, RoleSet(roles))
+        self._identity = (ident, now)
+        return ident
 
 
 class TokenProvider:
