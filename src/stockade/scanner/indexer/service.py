@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 
 import grpc
 
 from stockade.core.errors import ConfigError, StockadeError
 from stockade.model.index_report import IndexReport
+from stockade.scanner.grpc_server import DEFAULT_CLIENT_OUS, TLSFiles
+from stockade.scanner.grpc_server import start_server as start_grpc_server
 from stockade.scanner.indexer.engine import Indexer
 from stockade.scanner.indexer.errors import (
     BlobDigestError,
@@ -36,77 +37,9 @@ from stockade.scanner.indexer.sources import open_source
 from stockade.scanner.indexer.store import IndexStore
 from stockade.scanner.v1 import indexer_pb2 as pb
 from stockade.scanner.v1 import indexer_pb2_grpc as pb_grpc
+from stockade.scanner.wire import index_report_to_proto as to_proto
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TLSFiles:
-    """PEM bytes: this service's certificate and key, and the CA its clients must chain to."""
-
-    cert: bytes
-    key: bytes
-    ca: bytes
-
-
-def to_proto(report: IndexReport) -> pb.IndexReport:
-    m = report.metadata
-    return pb.IndexReport(
-        manifest_digest=report.manifest_digest,
-        image=report.image,
-        state=report.state.value,
-        metadata=pb.ImageMetadata(
-            created=m.created,
-            user=m.user,
-            labels=[pb.Label(key=k, value=v) for k, v in m.labels],
-            exposed_ports=list(m.exposed_ports),
-            env=list(m.env),
-            entrypoint=list(m.entrypoint),
-            cmd=list(m.cmd),
-            working_dir=m.working_dir,
-            os=m.os,
-            architecture=m.architecture,
-            history=list(m.history),
-        ),
-        layers=[
-            pb.Layer(digest=x.digest, diff_id=x.diff_id, media_type=x.media_type, size=x.size)
-            for x in report.layers
-        ],
-        distributions=[
-            pb.Distribution(
-                did=d.did,
-                name=d.name,
-                version=d.version,
-                version_id=d.version_id,
-                version_codename=d.version_codename,
-                pretty_name=d.pretty_name,
-                cpe=d.cpe,
-                id_like=list(d.id_like),
-                variant=d.variant,
-            )
-            for d in report.distributions
-        ],
-        packages=[
-            pb.Package(
-                name=p.name,
-                version=p.version,
-                kind=p.kind.value,
-                ecosystem=p.ecosystem.value,
-                purl=p.purl,
-                path=p.path,
-                analyser=p.analyser,
-                analyser_version=p.analyser_version,
-                layer=p.layer,
-                source_name=p.source_name,
-                source_version=p.source_version,
-                arch=p.arch,
-                repository_ids=list(p.repository_ids),
-            )
-            for p in report.packages
-        ],
-        red_hat_image=report.red_hat_image,
-        errors=list(report.errors),
-    )
 
 
 _STATUS: tuple[tuple[type[StockadeError], grpc.StatusCode], ...] = (
@@ -196,22 +129,19 @@ class IndexerServicer(pb_grpc.IndexerServiceServicer):
 
 
 async def start_server(
-    servicer: IndexerServicer, listen: str, tls: TLSFiles | None
+    servicer: IndexerServicer,
+    listen: str,
+    tls: TLSFiles | None,
+    *,
+    client_ous: frozenset[str] = DEFAULT_CLIENT_OUS,
 ) -> tuple[grpc.aio.Server, int]:
-    """Start serving on ``listen`` (host:port; port 0 picks one). Mutual TLS unless ``tls`` is
+    """Start serving on ``listen`` (host:port; port 0 picks one), with the health service.
+    Mutual TLS, and clients' certificates must carry one of ``client_ous``, unless ``tls`` is
     None, which only loopback addresses may use (tests, single-machine mode)."""
-    server = grpc.aio.server()
-    pb_grpc.add_IndexerServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
-    if tls is None:
-        host = listen.rsplit(":", 1)[0].strip("[]")
-        if host not in ("127.0.0.1", "::1", "localhost"):
-            raise ConfigError("The Indexer serves without TLS on loopback addresses only.")
-        port = server.add_insecure_port(listen)
-    else:
-        creds = grpc.ssl_server_credentials(
-            [(tls.key, tls.cert)], root_certificates=tls.ca, require_client_auth=True
-        )
-        port = server.add_secure_port(listen, creds)
-    await server.start()
-    logger.info("IndexerService listening on port %d", port)
-    return server, port
+    return await start_grpc_server(
+        lambda server: pb_grpc.add_IndexerServiceServicer_to_server(servicer, server),  # type: ignore[no-untyped-call]
+        listen,
+        tls,
+        name="IndexerService",
+        client_ous=client_ous,
+    )
