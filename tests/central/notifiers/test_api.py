@@ -107,6 +107,8 @@ BAD = [
     (_with("generic", "name", ""), "name: is required"),
     (_with("generic", "generic", "x"), "generic: must be an object"),
     (_with("generic", "generic", _DEL), "generic: is required"),
+    (_with("generic", "generic.ca_cert", "x"), "generic.ca_cert: is not a field of this type"),
+    (_with("email", "email.pasword", "x"), "email.pasword: is not a field of this type"),
     (_with("slack", "labelDefault", ""), "labelDefault: is required"),
     (_with("slack", "labelDefault", "http://"), "labelDefault: has no host"),
     (_with("email", "email.server", "smtp.example.com:smtp"), "email.server: port must be"),
@@ -148,6 +150,15 @@ BAD = [
 def test_good_documents_parse(kind: str) -> None:
     parsed = documents.parse(GOOD[kind], "id-1")
     assert parsed.common.type == kind
+
+
+def test_product_fields_without_effect_are_accepted() -> None:
+    doc = _with("splunk", "splunk.auditLoggingEnabled", False)
+    doc["splunk"]["derivedSourceType"] = False
+    doc["splunk"]["insecure"] = False
+    doc["splunk"]["truncate"] = "10000"  # int64 as the product's gateway writes it
+    assert documents.parse(doc, "id-1").config.truncate == 10000
+    assert documents.parse(_with("generic", "generic.auditLoggingEnabled", True), "id-1")
 
 
 @pytest.mark.parametrize(

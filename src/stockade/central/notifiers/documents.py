@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,36 @@ class Parsed:
     plugin: NotifierType[Any]
     doc: dict[str, Any]  # the product's JSON, secrets included
     config: Any  # the plugin's own frozen config
+
+
+# Product fields Stockade accepts (so exported notifiers import) but does not act on: audit
+# log forwarding is not implemented; Splunk's derivedSourceType gave way to sourceTypes.
+ACCEPTED_UNUSED: dict[str, set[str]] = {
+    "generic": {"auditLoggingEnabled"},
+    "splunk": {"auditLoggingEnabled", "derivedSourceType"},
+}
+
+
+class _Seen(Mapping[str, Any]):
+    """A section that remembers which keys its plugin read."""
+
+    def __init__(self, doc: Mapping[str, Any]) -> None:
+        self._doc = doc
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return self._doc[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return self._doc.get(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._doc)
+
+    def __len__(self) -> int:
+        return len(self._doc)
 
 
 def plugin_for(doc: Mapping[str, Any]) -> NotifierType[Any]:
@@ -80,7 +110,13 @@ def parse(doc: Any, notifier_id: str, *, allow_local: bool = True) -> Parsed:
         sec = f.section(plugin.section, required=True)
         assert sec is not None
         section = sec.doc
-    config = plugin.parse(common, section)
+    seen = _Seen(section)
+    config = plugin.parse(common, seen)
+    unknown = sorted(set(section) - seen.read - ACCEPTED_UNUSED.get(plugin.name, set()))
+    if unknown:
+        # a misspelt field would otherwise be dropped silently (and a secret put in an
+        # unknown field would be stored unsealed)
+        raise InvalidNotifier(f"{plugin.section}.{unknown[0]}", "is not a field of this type")
     if not allow_local and plugin.name in HTTP_ENDPOINTS:
         in_section, key = HTTP_ENDPOINTS[plugin.name]
         url = section.get(key) if in_section else doc.get(key)
