@@ -33,6 +33,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "update": ("stockade.cli.bundle_cmds", "update"),
     "bundle": ("stockade.cli.bundle_cmds", "bundle"),
     "match": ("stockade.cli.bundle_cmds", "match"),
+    "matcher": ("stockade.cli.matcher_cmd", "matcher"),
 }
 
 
@@ -126,10 +127,20 @@ def index(
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option(
+    "--tls-ca",
     "--client-ca",
+    "client_ca",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
     help="CA (Central's) that client certificates must chain to.",
+)
+@click.option(
+    "--client-ou",
+    "client_ous",
+    multiple=True,
+    default=("CENTRAL",),
+    show_default=True,
+    help="Organizational unit a client certificate must carry (repeatable).",
 )
 @click.option(
     "--db-url",
@@ -147,6 +158,7 @@ def indexer(
     tls_cert: str | None,
     tls_key: str | None,
     client_ca: str | None,
+    client_ous: tuple[str, ...],
     db_url: str | None,
     allow_local_images: bool,
 ) -> None:
@@ -155,7 +167,7 @@ def indexer(
     tls = None
     given = [x for x in (tls_cert, tls_key, client_ca) if x]
     if given and len(given) != 3:
-        raise ConfigError("--tls-cert, --tls-key and --client-ca go together.")
+        raise ConfigError("--tls-cert, --tls-key and --tls-ca go together.")
     if given:
         assert tls_cert and tls_key and client_ca
         tls = service.TLSFiles(
@@ -167,7 +179,9 @@ def indexer(
 
     async def serve() -> None:
         servicer = service.IndexerServicer(store, allow_local_images=allow_local_images)
-        server, port = await service.start_server(servicer, listen, tls)
+        server, port = await service.start_server(
+            servicer, listen, tls, client_ous=frozenset(client_ous)
+        )
         click.echo(f"IndexerService listening on {listen.rsplit(':', 1)[0]}:{port}", err=True)
         await server.wait_for_termination()
 

@@ -1,0 +1,117 @@
+"""``stockade scanner matcher``: serve the MatcherService (gRPC, mutual TLS) and keep the
+vulnerability data current on a schedule.
+
+Updates come from an offline bundle file (``--offline-bundle``, re-read every interval; an
+unchanged file is skipped), from the sources' upstream feeds (``--feed-updates``), or both.
+With neither, and an empty Scanner DB, the Matcher still starts and says "no vulnerability
+data" in GetMetadata, in its health service and in every report. Exit codes: 2 usage, 3 the
+Scanner DB or the listen address cannot be used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import click
+
+from stockade.core.errors import ConfigError
+from stockade.scanner.grpc_server import TLSFiles
+from stockade.scanner.matcher.service import (
+    MatcherServicer,
+    UpdatePlan,
+    run_updates,
+    start_matcher,
+)
+from stockade.scanner.matcher.store import VulnerabilityStore
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_interval(text: str) -> float:
+    """Seconds in ``90``, ``90s``, ``15m``, ``4h`` or ``1d``; at least one second."""
+    m = _DURATION.match(text)
+    if m is None:
+        raise ConfigError(f"--update-interval {text!r} is not a duration like 30m or 4h.")
+    seconds = float(m.group(1)) * _UNIT[m.group(2)]
+    if seconds < 1:
+        raise ConfigError("--update-interval must be at least one second.")
+    return seconds
+
+
+@click.command("matcher")
+@click.option(
+    "--listen", default="127.0.0.1:8444", show_default=True, help="host:port to serve on."
+)
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option(
+    "--tls-ca",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CA (Central's) that client certificates must chain to.",
+)
+@click.option(
+    "--client-ou",
+    "client_ous",
+    multiple=True,
+    default=("CENTRAL",),
+    show_default=True,
+    help="Organizational unit a client certificate must carry (repeatable).",
+)
+@click.option(
+    "--db-url",
+    envvar="STOCKADE_SCANNER_DB_URL",
+    required=True,
+    help="Scanner DB URL (postgresql://...); or STOCKADE_SCANNER_DB_URL.",
+)
+@click.option(
+    "--offline-bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Update from this bundle file (stockade scanner bundle export); may appear later.",
+)
+@click.option("--feed-updates", is_flag=True, help="Update from the sources' upstream feeds.")
+@click.option(
+    "--update-interval", default="4h", show_default=True, help="Time between update rounds."
+)
+def matcher(
+    listen: str,
+    tls_cert: str | None,
+    tls_key: str | None,
+    tls_ca: str | None,
+    client_ous: tuple[str, ...],
+    db_url: str,
+    offline_bundle: Path | None,
+    feed_updates: bool,
+    update_interval: str,
+) -> None:
+    """Serve the MatcherService (gRPC, mutual TLS) and update its data on a schedule."""
+    interval = parse_interval(update_interval)
+    given = [x for x in (tls_cert, tls_key, tls_ca) if x]
+    if given and len(given) != 3:
+        raise ConfigError("--tls-cert, --tls-key and --tls-ca go together.")
+    tls = TLSFiles.load(tls_cert, tls_key, tls_ca) if tls_cert and tls_key and tls_ca else None
+    store = VulnerabilityStore(db_url)
+    store.migrate()
+    plan = UpdatePlan(bundle=offline_bundle, feeds=feed_updates, interval=interval)
+
+    async def serve() -> None:
+        servicer = MatcherServicer(store)
+        server, port = await start_matcher(servicer, listen, tls, client_ous=frozenset(client_ous))
+        host = listen.rsplit(":", 1)[0]
+        click.echo(f"MatcherService listening on {host}:{port}", err=True)
+        if servicer.matcher.count == 0 and offline_bundle is None and not feed_updates:
+            click.echo("warning: no vulnerability data and no update source", err=True)
+        updates = None
+        if offline_bundle is not None or feed_updates:
+            updates = asyncio.create_task(run_updates(servicer, plan))
+        try:
+            await server.wait_for_termination()
+        finally:
+            if updates is not None:
+                updates.cancel()
+
+    asyncio.run(serve())
