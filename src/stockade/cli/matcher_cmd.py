@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from stockade.cli.grpc_options import service_options, tls_paths
 from stockade.core.errors import ConfigError
 from stockade.scanner.grpc_server import TLSFiles
 from stockade.scanner.matcher.service import (
@@ -42,25 +43,7 @@ def parse_interval(text: str) -> float:
 
 
 @click.command("matcher")
-@click.option(
-    "--listen", default="127.0.0.1:8444", show_default=True, help="host:port to serve on."
-)
-@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None)
-@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None)
-@click.option(
-    "--tls-ca",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="CA (Central's) that client certificates must chain to.",
-)
-@click.option(
-    "--client-ou",
-    "client_ous",
-    multiple=True,
-    default=("CENTRAL",),
-    show_default=True,
-    help="Organizational unit a client certificate must carry (repeatable).",
-)
+@service_options("127.0.0.1:8444")
 @click.option(
     "--db-url",
     envvar="STOCKADE_SCANNER_DB_URL",
@@ -90,10 +73,8 @@ def matcher(
 ) -> None:
     """Serve the MatcherService (gRPC, mutual TLS) and update its data on a schedule."""
     interval = parse_interval(update_interval)
-    given = [x for x in (tls_cert, tls_key, tls_ca) if x]
-    if given and len(given) != 3:
-        raise ConfigError("--tls-cert, --tls-key and --tls-ca go together.")
-    tls = TLSFiles.load(tls_cert, tls_key, tls_ca) if tls_cert and tls_key and tls_ca else None
+    paths = tls_paths(tls_cert, tls_key, tls_ca)
+    tls = TLSFiles.load(*paths) if paths else None
     store = VulnerabilityStore(db_url)
     store.migrate()
     plan = UpdatePlan(bundle=offline_bundle, feeds=feed_updates, interval=interval)

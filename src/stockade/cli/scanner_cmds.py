@@ -14,10 +14,10 @@ import importlib
 import json
 import os
 import sys
-from pathlib import Path
 
 import click
 
+from stockade.cli.grpc_options import service_options, tls_paths
 from stockade.core.errors import ConfigError
 from stockade.model.index_report import IndexReport, report_to_dict
 from stockade.scanner.indexer.engine import Indexer
@@ -121,27 +121,7 @@ def index(
 
 
 @command.command("indexer")
-@click.option(
-    "--listen", default="127.0.0.1:8443", show_default=True, help="host:port to serve on."
-)
-@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None)
-@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None)
-@click.option(
-    "--tls-ca",
-    "--client-ca",
-    "client_ca",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="CA (Central's) that client certificates must chain to.",
-)
-@click.option(
-    "--client-ou",
-    "client_ous",
-    multiple=True,
-    default=("CENTRAL",),
-    show_default=True,
-    help="Organizational unit a client certificate must carry (repeatable).",
-)
+@service_options("127.0.0.1:8443")
 @click.option(
     "--db-url",
     envvar="STOCKADE_SCANNER_DB_URL",
@@ -157,24 +137,15 @@ def indexer(
     listen: str,
     tls_cert: str | None,
     tls_key: str | None,
-    client_ca: str | None,
+    tls_ca: str | None,
     client_ous: tuple[str, ...],
     db_url: str | None,
     allow_local_images: bool,
 ) -> None:
     """Serve the IndexerService (gRPC, mutual TLS)."""
     service = importlib.import_module("stockade.scanner.indexer.service")
-    tls = None
-    given = [x for x in (tls_cert, tls_key, client_ca) if x]
-    if given and len(given) != 3:
-        raise ConfigError("--tls-cert, --tls-key and --tls-ca go together.")
-    if given:
-        assert tls_cert and tls_key and client_ca
-        tls = service.TLSFiles(
-            cert=Path(tls_cert).read_bytes(),
-            key=Path(tls_key).read_bytes(),
-            ca=Path(client_ca).read_bytes(),
-        )
+    paths = tls_paths(tls_cert, tls_key, tls_ca)
+    tls = service.TLSFiles.load(*paths) if paths else None
     store = PostgresStore(db_url) if db_url else MemoryStore()
 
     async def serve() -> None:
