@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!stockade/scanner/v1/indexer.proto\x12\x13stockade.scanner.v1\"9\n\x13RegistryCredentials\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"\x95\x01\n\x18\x43reateIndexReportRequest\x12\r\n\x05image\x18\x01 \x01(\t\x12\x10\n\x08platform\x18\x02 \x01(\t\x12\x19\n\x11insecure_registry\x18\x03 \x01(\x08\x12=\n\x0b\x63redentials\x18\x04 \x01(\x0b\x32(.stockade.scanner.v1.RegistryCredentials\"0\n\x15GetIndexReportRequest\x12\x17\n\x0fmanifest_digest\x18\x01 \x01(\t\"0\n\x15HasIndexReportRequest\x12\x17\n\x0fmanifest_digest\x18\x01 \x01(\t\"(\n\x16HasIndexReportResponse\x12\x0e\n\x06\x65xists\x18\x01 \x01(\x08\"\xac\x01\n\x0c\x44istribution\x12\x0b\n\x03\x64id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x12\n\nversion_id\x18\x04 \x01(\t\x12\x18\n\x10version_codename\x18\x05 \x01(\t\x12\x13\n\x0bpretty_name\x18\x06 \x01(\t\x12\x0b\n\x03\x63pe\x18\x07 \x01(\t\x12\x0f\n\x07id_like\x18\x08 \x03(\t\x12\x0f\n\x07variant\x18\t \x01(\t\"\xf3\x01\n\x07Package\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x11\n\tecosystem\x18\x04 \x01(\t\x12\x0c\n\x04purl\x18\x05 \x01(\t\x12\x0c\n\x04path\x18\x06 \x01(\t\x12\x10\n\x08\x61nalyser\x18\x07 \x01(\t\x12\x18\n\x10\x61nalyser_version\x18\x08 \x01(\t\x12\r\n\x05layer\x18\t \x01(\t\x12\x13\n\x0bsource_name\x18\n \x01(\t\x12\x16\n\x0esource_version\x18\x0b \x01(\t\x12\x0c\n\x04\x61rch\x18\x0c \x01(\t\x12\x16\n\x0erepository_ids\x18\r \x03(\t\"J\n\x05Layer\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0f\n\x07\x64iff_id\x18\x02 \x01(\t\x12\x12\n\nmedia_type\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\"#\n\x05Label\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xe7\x01\n\rImageMetadata\x12\x0f\n\x07\x63reated\x18\x01 \x01(\t\x12\x0c\n\x04user\x18\x02 \x01(\t\x12*\n\x06labels\x18\x03 \x03(\x0b\x32\x1a.stockade.scanner.v1.Label\x12\x15\n\rexposed_ports\x18\x04 \x03(\t\x12\x0b\n\x03\x65nv\x18\x05 \x03(\t\x12\x12\n\nentrypoint\x18\x06 \x03(\t\x12\x0b\n\x03\x63md\x18\x07 \x03(\t\x12\x13\n\x0bworking_dir\x18\x08 \x01(\t\x12\n\n\x02os\x18\t \x01(\t\x12\x14\n\x0c\x61rchitecture\x18\n \x01(\t\x12\x0f\n\x07history\x18\x0b \x03(\t\"\xb7\x02\n\x0bIndexReport\x12\x17\n\x0fmanifest_digest\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x34\n\x08metadata\x18\x04 \x01(\x0b\x32\".stockade.scanner.v1.ImageMetadata\x12*\n\x06layers\x18\x05 \x03(\x0b\x32\x1a.stockade.scanner.v1.Layer\x12\x38\n\rdistributions\x18\x06 \x03(\x0b\x32!.stockade.scanner.v1.Distribution\x12.\n\x08packages\x18\x07 \x03(\x0b\x32\x1c.stockade.scanner.v1.Package\x12\x15\n\rred_hat_image\x18\x08 \x01(\x08\x12\x0e\n\x06\x65rrors\x18\t \x03(\t2\xac\x03\n\x0eIndexerService\x12\x64\n\x11\x43reateIndexReport\x12-.stockade.scanner.v1.CreateIndexReportRequest\x1a .stockade.scanner.v1.IndexReport\x12^\n\x0eGetIndexReport\x12*.stockade.scanner.v1.GetIndexReportRequest\x1a .stockade.scanner.v1.IndexReport\x12i\n\x16GetOrCreateIndexReport\x12-.stockade.scanner.v1.CreateIndexReportRequest\x1a .stockade.scanner.v1.IndexReport\x12i\n\x0eHasIndexReport\x12*.stockade.scanner.v1.HasIndexReportRequest\x1a+.stockade.scanner.v1.HasIndexReportResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!stockade/scanner/v1/indexer.proto\x12\x13stockade.scanner.v1\"A\n\x13RegistryCredentials\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\tJ\x06\x08\x84\x07\x10\xe8\x07\"\x9d\x01\n\x18\x43reateIndexReportRequest\x12\r\n\x05image\x18\x01 \x01(\t\x12\x10\n\x08platform\x18\x02 \x01(\t\x12\x19\n\x11insecure_registry\x18\x03 \x01(\x08\x12=\n\x0b\x63redentials\x18\x04 \x01(\x0b\x32(.stockade.scanner.v1.RegistryCredentialsJ\x06\x08\x84\x07\x10\xe8\x07\"8\n\x15GetIndexReportRequest\x12\x17\n\x0fmanifest_digest\x18\x01 \x01(\tJ\x06\x08\x84\x07\x10\xe8\x07\"8\n\x15HasIndexReportRequest\x12\x17\n\x0fmanifest_digest\x18\x01 \x01(\tJ\x06\x08\x84\x07\x10\xe8\x07\"0\n\x16HasIndexReportResponse\x12\x0e\n\x06\x65xists\x18\x01 \x01(\x08J\x06\x08\x84\x07\x10\xe8\x07\"\xb4\x01\n\x0c\x44istribution\x12\x0b\n\x03\x64id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x12\n\nversion_id\x18\x04 \x01(\t\x12\x18\n\x10version_codename\x18\x05 \x01(\t\x12\x13\n\x0bpretty_name\x18\x06 \x01(\t\x12\x0b\n\x03\x63pe\x18\x07 \x01(\t\x12\x0f\n\x07id_like\x18\x08 \x03(\t\x12\x0f\n\x07variant\x18\t \x01(\tJ\x06\x08\x84\x07\x10\xe8\x07\"\xfb\x01\n\x07Package\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x11\n\tecosystem\x18\x04 \x01(\t\x12\x0c\n\x04purl\x18\x05 \x01(\t\x12\x0c\n\x04path\x18\x06 \x01(\t\x12\x10\n\x08\x61nalyser\x18\x07 \x01(\t\x12\x18\n\x10\x61nalyser_version\x18\x08 \x01(\t\x12\r\n\x05layer\x18\t \x01(\t\x12\x13\n\x0bsource_name\x18\n \x01(\t\x12\x16\n\x0esource_version\x18\x0b \x01(\t\x12\x0c\n\x04\x61rch\x18\x0c \x01(\t\x12\x16\n\x0erepository_ids\x18\r \x03(\tJ\x06\x08\x84\x07\x10\xe8\x07\"R\n\x05Layer\x12\x0e\n\x06\x64igest\x18\x01 \x01(\t\x12\x0f\n\x07\x64iff_id\x18\x02 \x01(\t\x12\x12\n\nmedia_type\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03J\x06\x08\x84\x07\x10\xe8\x07\"+\n\x05Label\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\tJ\x06\x08\x84\x07\x10\xe8\x07\"\xef\x01\n\rImageMetadata\x12\x0f\n\x07\x63reated\x18\x01 \x01(\t\x12\x0c\n\x04user\x18\x02 \x01(\t\x12*\n\x06labels\x18\x03 \x03(\x0b\x32\x1a.stockade.scanner.v1.Label\x12\x15\n\rexposed_ports\x18\x04 \x03(\t\x12\x0b\n\x03\x65nv\x18\x05 \x03(\t\x12\x12\n\nentrypoint\x18\x06 \x03(\t\x12\x0b\n\x03\x63md\x18\x07 \x03(\t\x12\x13\n\x0bworking_dir\x18\x08 \x01(\t\x12\n\n\x02os\x18\t \x01(\t\x12\x14\n\x0c\x61rchitecture\x18\n \x01(\t\x12\x0f\n\x07history\x18\x0b \x03(\tJ\x06\x08\x84\x07\x10\xe8\x07\"\xbf\x02\n\x0bIndexReport\x12\x17\n\x0fmanifest_digest\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x34\n\x08metadata\x18\x04 \x01(\x0b\x32\".stockade.scanner.v1.ImageMetadata\x12*\n\x06layers\x18\x05 \x03(\x0b\x32\x1a.stockade.scanner.v1.Layer\x12\x38\n\rdistributions\x18\x06 \x03(\x0b\x32!.stockade.scanner.v1.Distribution\x12.\n\x08packages\x18\x07 \x03(\x0b\x32\x1c.stockade.scanner.v1.Package\x12\x15\n\rred_hat_image\x18\x08 \x01(\x08\x12\x0e\n\x06\x65rrors\x18\t \x03(\tJ\x06\x08\x84\x07\x10\xe8\x07\x32\xac\x03\n\x0eIndexerService\x12\x64\n\x11\x43reateIndexReport\x12-.stockade.scanner.v1.CreateIndexReportRequest\x1a .stockade.scanner.v1.IndexReport\x12^\n\x0eGetIndexReport\x12*.stockade.scanner.v1.GetIndexReportRequest\x1a .stockade.scanner.v1.IndexReport\x12i\n\x16GetOrCreateIndexReport\x12-.stockade.scanner.v1.CreateIndexReportRequest\x1a .stockade.scanner.v1.IndexReport\x12i\n\x0eHasIndexReport\x12*.stockade.scanner.v1.HasIndexReportRequest\x1a+.stockade.scanner.v1.HasIndexReportResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,27 +32,27 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'stockade.scanner.v1.indexer
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_REGISTRYCREDENTIALS']._serialized_start=58
-  _globals['_REGISTRYCREDENTIALS']._serialized_end=115
-  _globals['_CREATEINDEXREPORTREQUEST']._serialized_start=118
-  _globals['_CREATEINDEXREPORTREQUEST']._serialized_end=267
-  _globals['_GETINDEXREPORTREQUEST']._serialized_start=269
-  _globals['_GETINDEXREPORTREQUEST']._serialized_end=317
-  _globals['_HASINDEXREPORTREQUEST']._serialized_start=319
-  _globals['_HASINDEXREPORTREQUEST']._serialized_end=367
-  _globals['_HASINDEXREPORTRESPONSE']._serialized_start=369
-  _globals['_HASINDEXREPORTRESPONSE']._serialized_end=409
-  _globals['_DISTRIBUTION']._serialized_start=412
-  _globals['_DISTRIBUTION']._serialized_end=584
-  _globals['_PACKAGE']._serialized_start=587
-  _globals['_PACKAGE']._serialized_end=830
-  _globals['_LAYER']._serialized_start=832
-  _globals['_LAYER']._serialized_end=906
-  _globals['_LABEL']._serialized_start=908
-  _globals['_LABEL']._serialized_end=943
-  _globals['_IMAGEMETADATA']._serialized_start=946
-  _globals['_IMAGEMETADATA']._serialized_end=1177
-  _globals['_INDEXREPORT']._serialized_start=1180
-  _globals['_INDEXREPORT']._serialized_end=1491
-  _globals['_INDEXERSERVICE']._serialized_start=1494
-  _globals['_INDEXERSERVICE']._serialized_end=1922
+  _globals['_REGISTRYCREDENTIALS']._serialized_end=123
+  _globals['_CREATEINDEXREPORTREQUEST']._serialized_start=126
+  _globals['_CREATEINDEXREPORTREQUEST']._serialized_end=283
+  _globals['_GETINDEXREPORTREQUEST']._serialized_start=285
+  _globals['_GETINDEXREPORTREQUEST']._serialized_end=341
+  _globals['_HASINDEXREPORTREQUEST']._serialized_start=343
+  _globals['_HASINDEXREPORTREQUEST']._serialized_end=399
+  _globals['_HASINDEXREPORTRESPONSE']._serialized_start=401
+  _globals['_HASINDEXREPORTRESPONSE']._serialized_end=449
+  _globals['_DISTRIBUTION']._serialized_start=452
+  _globals['_DISTRIBUTION']._serialized_end=632
+  _globals['_PACKAGE']._serialized_start=635
+  _globals['_PACKAGE']._serialized_end=886
+  _globals['_LAYER']._serialized_start=888
+  _globals['_LAYER']._serialized_end=970
+  _globals['_LABEL']._serialized_start=972
+  _globals['_LABEL']._serialized_end=1015
+  _globals['_IMAGEMETADATA']._serialized_start=1018
+  _globals['_IMAGEMETADATA']._serialized_end=1257
+  _globals['_INDEXREPORT']._serialized_start=1260
+  _globals['_INDEXREPORT']._serialized_end=1579
+  _globals['_INDEXERSERVICE']._serialized_start=1582
+  _globals['_INDEXERSERVICE']._serialized_end=2010
 # @@protoc_insertion_point(module_scope)
