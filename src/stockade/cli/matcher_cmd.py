@@ -26,6 +26,7 @@ from stockade.scanner.matcher.service import (
     start_matcher,
 )
 from stockade.scanner.matcher.store import VulnerabilityStore
+from stockade.scanner.remote import IndexerReports
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -60,6 +61,13 @@ def parse_interval(text: str) -> float:
 @click.option(
     "--update-interval", default="4h", show_default=True, help="Time between update rounds."
 )
+@click.option(
+    "--indexer-endpoint",
+    default=None,
+    metavar="HOST:PORT",
+    help="Indexer to fetch index reports from when a request names only a digest "
+    "(this Matcher's certificate is its client certificate).",
+)
 def matcher(
     listen: str,
     tls_cert: str | None,
@@ -70,6 +78,7 @@ def matcher(
     offline_bundle: Path | None,
     feed_updates: bool,
     update_interval: str,
+    indexer_endpoint: str | None,
 ) -> None:
     """Serve the MatcherService (gRPC, mutual TLS) and update its data on a schedule."""
     interval = parse_interval(update_interval)
@@ -80,7 +89,8 @@ def matcher(
     plan = UpdatePlan(bundle=offline_bundle, feeds=feed_updates, interval=interval)
 
     async def serve() -> None:
-        servicer = MatcherServicer(store)
+        reports = IndexerReports(indexer_endpoint, tls) if indexer_endpoint else None
+        servicer = MatcherServicer(store, reports.get if reports else None)
         server, port = await start_matcher(servicer, listen, tls, client_ous=frozenset(client_ous))
         host = listen.rsplit(":", 1)[0]
         click.echo(f"MatcherService listening on {host}:{port}", err=True)
@@ -94,5 +104,7 @@ def matcher(
         finally:
             if updates is not None:
                 updates.cancel()
+            if reports is not None:
+                await reports.close()
 
     asyncio.run(serve())

@@ -193,3 +193,45 @@ class RemoteScanner:
             sources=tuple(source_state_from_proto(s) for s in msg.sources),
             update_errors=tuple(msg.update_errors),
         )
+
+
+class IndexerReports:
+    """An asyncio client of IndexerService's GetIndexReport, for a Matcher asked to match a
+    report it was given only the digest of (the Matcher's own certificate as the client's:
+    the Indexer must accept its OU, e.g. ``--client-ou CENTRAL --client-ou SCANNER``)."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        tls: TLSFiles | None,
+        *,
+        server_name: str | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        options: list[tuple[str, object]] = [("grpc.max_receive_message_length", _MAX_MESSAGE)]
+        if tls is None:
+            self._channel = grpc.aio.insecure_channel(endpoint, options=options)
+        else:
+            if server_name:
+                options.append(("grpc.ssl_target_name_override", server_name))
+            creds = grpc.ssl_channel_credentials(
+                root_certificates=tls.ca, private_key=tls.key, certificate_chain=tls.cert
+            )
+            self._channel = grpc.aio.secure_channel(endpoint, creds, options=options)
+        self._stub = ipb_grpc.IndexerServiceStub(self._channel)  # type: ignore[no-untyped-call]
+
+    async def get(self, manifest_digest: str) -> IndexReport | None:
+        """The stored report, None when the Indexer has none; RemoteScannerError otherwise."""
+        request = ipb.GetIndexReportRequest(manifest_digest=manifest_digest)
+        try:
+            msg = await self._stub.GetIndexReport(request, timeout=self.timeout)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() is grpc.StatusCode.NOT_FOUND:
+                return None
+            raise _error("Indexer", self.endpoint, exc) from exc
+        return index_report_from_proto(msg)
+
+    async def close(self) -> None:
+        await self._channel.close()

@@ -13,17 +13,24 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from stockade.scanner.grpc_server import TLSFiles
 from stockade.scanner.indexer.engine import Indexer
 from stockade.scanner.indexer.registry import RegistryOptions
+from stockade.scanner.indexer.service import IndexerServicer, start_server
 from stockade.scanner.indexer.sources import open_source
 from stockade.scanner.indexer.store import MemoryStore
 from stockade.scanner.matcher.match import Matcher, ReportStatus
-from stockade.scanner.matcher.service import DATA_HEALTH, SERVICE_NAME
-from stockade.scanner.remote import RemoteScanner, RemoteScannerError
+from stockade.scanner.matcher.service import (
+    DATA_HEALTH,
+    SERVICE_NAME,
+    MatcherServicer,
+    start_matcher,
+)
+from stockade.scanner.remote import IndexerReports, RemoteScanner, RemoteScannerError
 from stockade.scanner.v1 import indexer_pb2 as ipb
 from stockade.scanner.v1 import indexer_pb2_grpc as ipb_grpc
 from stockade.scanner.v1 import matcher_pb2 as mpb
 from stockade.scanner.v1 import matcher_pb2_grpc as mpb_grpc
+from stockade.scanner.wire import vulnerability_report_from_proto
 
-from .conftest import MatcherHandle, Pki, channel, imagebuilder
+from .conftest import MatcherHandle, Pki, channel, imagebuilder, loaded_store
 
 SITE = "usr/lib/python3/dist-packages"
 
@@ -182,3 +189,55 @@ async def test_unreachable_service_is_one_sentence(certs: Pki) -> None:
     ):
         await asyncio.to_thread(scanner.data_status)
     assert str(info.value) == "The Scanner Matcher at 127.0.0.1:1 cannot be reached (UNAVAILABLE)."
+
+
+async def test_matcher_fetches_the_report_from_the_indexer(
+    certs: Pki, database_url: str, tmp_path: Path
+) -> None:
+    # the Indexer accepts the Matcher's certificate (OU SCANNER) besides Central's
+    idx_server, idx_port = await start_server(
+        IndexerServicer(MemoryStore(), allow_local_images=True),
+        "127.0.0.1:0",
+        certs.server,
+        client_ous=frozenset({"CENTRAL", "SCANNER"}),
+    )
+    reports = IndexerReports(f"127.0.0.1:{idx_port}", certs.server, timeout=10)
+    store = loaded_store(database_url, tmp_path)
+    servicer = MatcherServicer(store, reports.get)
+    m_server, m_port = await start_matcher(servicer, "127.0.0.1:0", certs.server)
+    try:
+        layout = python_image(tmp_path / "img")
+        with remote(idx_port, m_port, certs.central) as scanner:
+            report = await asyncio.to_thread(scanner.index, f"oci:{layout}:test", RegistryOptions())
+            given = await asyncio.to_thread(scanner.match, report)
+        async with channel(m_port, certs.central) as ch:
+            stub = mpb_grpc.MatcherServiceStub(ch)
+            by_digest = await stub.GetVulnerabilities(
+                mpb.GetVulnerabilitiesRequest(manifest_digest=report.manifest_digest)
+            )
+            assert vulnerability_report_from_proto(by_digest) == given
+            assert "PYSEC-2023-74" in {f.advisory.id for f in by_digest.findings}
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await stub.GetVulnerabilities(
+                    mpb.GetVulnerabilitiesRequest(manifest_digest="sha256:" + "0" * 64)
+                )
+            assert info.value.code() == grpc.StatusCode.NOT_FOUND
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await stub.GetVulnerabilities(mpb.GetVulnerabilitiesRequest())
+            assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    finally:
+        await reports.close()
+        await m_server.stop(None)
+        await idx_server.stop(None)
+
+
+async def test_matcher_without_indexer_needs_the_report(
+    loaded_matcher: MatcherHandle, certs: Pki
+) -> None:
+    async with channel(loaded_matcher.port, certs.central) as ch:
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await mpb_grpc.MatcherServiceStub(ch).GetVulnerabilities(
+                mpb.GetVulnerabilitiesRequest(manifest_digest="sha256:" + "0" * 64)
+            )
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "no Indexer" in (info.value.details() or "")

@@ -25,6 +25,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2
 
 from stockade.core.errors import StockadeError
+from stockade.model.index_report import IndexReport
 from stockade.scanner.grpc_server import DEFAULT_CLIENT_OUS, TLSFiles, start_server
 from stockade.scanner.matcher.bundle import bundle_updaters
 from stockade.scanner.matcher.match import Matcher
@@ -65,9 +66,19 @@ class UpdatePlan:
         return out
 
 
+#: fetches a stored index report by manifest digest (None when there is none)
+ReportFetcher = Callable[[str], Awaitable[IndexReport | None]]
+
+
 class MatcherServicer(pb_grpc.MatcherServiceServicer):
-    def __init__(self, store: VulnerabilityStore) -> None:
+    """``fetch_report`` lets a request name only the manifest digest: the report is then
+    fetched from the Indexer (see :class:`stockade.scanner.remote.IndexerReports`)."""
+
+    def __init__(
+        self, store: VulnerabilityStore, fetch_report: ReportFetcher | None = None
+    ) -> None:
         self.store = store
+        self.fetch_report = fetch_report
         self.health = health.aio.HealthServicer()
         self._matcher = Matcher(())
         self._key: object = None
@@ -123,19 +134,40 @@ class MatcherServicer(pb_grpc.MatcherServiceServicer):
     async def GetVulnerabilities(
         self, request: pb.GetVulnerabilitiesRequest, context: grpc.aio.ServicerContext
     ) -> pb.VulnerabilityReport:
-        if not request.HasField("contents"):
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT, "The request carries no index report."
-            )
         digest = request.manifest_digest
-        if digest and digest != request.contents.manifest_digest:
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "The manifest digest does not match the index report's.",
-            )
-        report = index_report_from_proto(request.contents)
+        if request.HasField("contents"):
+            if digest and digest != request.contents.manifest_digest:
+                await context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    "The manifest digest does not match the index report's.",
+                )
+            report = index_report_from_proto(request.contents)
+        else:
+            report = await self._fetch(digest, context)
         result = await asyncio.to_thread(self._matcher.match, report)
         return vulnerability_report_to_proto(result)
+
+    async def _fetch(self, digest: str, context: grpc.aio.ServicerContext) -> IndexReport:
+        if not digest:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "The request names no index report."
+            )
+        if self.fetch_report is None:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "The request carries no index report and this Matcher has no Indexer to ask.",
+            )
+        assert self.fetch_report is not None
+        try:
+            report = await self.fetch_report(digest)
+        except StockadeError as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, exc.message)
+        if report is None:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND, f"The Indexer has no index report for {digest[:80]}."
+            )
+        assert report is not None
+        return report
 
     async def GetMetadata(
         self, request: pb.GetMetadataRequest, context: grpc.aio.ServicerContext
