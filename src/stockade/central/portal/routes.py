@@ -554,7 +554,9 @@ async def _save_policy(request: Request, policy_id: str | None) -> Response:
             errors["policy_json"] = exc.message
     if errors:
         return _policy_form(request, v, doc, policy_id, errors, editor_text)
-    return RedirectResponse("/main/policies", status_code=303)
+    # the list, narrowed to the policy just saved
+    saved = quote(f'Policy:"{name}"', safe="")
+    return RedirectResponse(f"/main/policies?query={saved}", status_code=303)
 
 
 @router.post("/main/policies/new")

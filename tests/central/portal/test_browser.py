@@ -1,0 +1,392 @@
+"""The portal in a real browser: Debian's Chromium driven by Playwright against a Central
+served by uvicorn on a loopback socket, seeded with images, CVEs and violations.
+
+Screenshots of each page land in test-artifacts/portal/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from playwright.sync_api import sync_playwright
+
+from stockade.central.app import create_app
+from stockade.central.config import load_config
+from stockade.central.portal.sessions import COOKIE
+from stockade.central.runtime import Central
+
+from .seed import Seeded, seed_portal
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).parents[3] / "test-artifacts" / "portal"
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class _Handle:  # what seed_portal needs from tests/central/conftest.py's CentralHandle
+    central: Central
+    db_url: str
+
+
+def _seed_inventory(db_url: str, layout: dict[str, Any]) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    with psycopg.connect(db_url) as conn:
+        for cluster, spec in layout.items():
+            cid = uuid.uuid4()
+            conn.execute("INSERT INTO clusters (id, name) VALUES (%s, %s)", (cid, cluster))
+            ids[cluster] = str(cid)
+            for ns, ns_spec in spec["namespaces"].items():
+                conn.execute(
+                    "INSERT INTO namespaces (id, cluster_id, name) VALUES (%s, %s, %s)",
+                    (uuid.uuid4(), cid, ns),
+                )
+                for dep in ns_spec["deployments"]:
+                    did = uuid.uuid4()
+                    conn.execute(
+                        "INSERT INTO deployments (id, cluster_id, namespace, name)"
+                        " VALUES (%s, %s, %s, %s)",
+                        (did, cid, ns, dep),
+                    )
+                    ids[f"{cluster}/{ns}/{dep}"] = str(did)
+    return ids
+
+
+class ServedCentral:
+    """Central with its portal on 127.0.0.1:<port>, in a thread running its own event loop
+    (Central's pool belongs to the loop that opened it)."""
+
+    def __init__(self, db_url: str, data_dir: Path) -> None:
+        self.db_url = db_url
+        self.data_dir = data_dir
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ready = threading.Event()
+        self.failure: BaseException | None = None
+        self.seeded: Seeded | None = None
+        self.server: uvicorn.Server | None = None
+        self.thread = threading.Thread(target=self._run, name="portal-central", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported to the test thread
+            self.failure = exc
+            self.ready.set()
+
+    async def _main(self) -> None:
+        cfg = load_config(
+            {"data_dir": self.data_dir, "db_url": self.db_url, "tls": False}, environ={}
+        )
+        central = await Central.start(cfg)
+        try:
+            self.seeded = await seed_portal(_Handle(central, self.db_url), _seed_inventory, 60)
+            config = uvicorn.Config(
+                create_app(central),
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                lifespan="off",
+            )
+            self.server = uvicorn.Server(config)
+            serving = asyncio.create_task(self.server.serve())
+            while not self.server.started:
+                await asyncio.sleep(0.02)
+            self.ready.set()
+            await serving
+        finally:
+            await central.stop()
+
+    @property
+    def password(self) -> str:
+        return (self.data_dir / "admin-password").read_text().strip()
+
+    def api(self, path: str) -> Any:
+        auth = base64.b64encode(f"admin:{self.password}".encode()).decode()
+        r = httpx.get(self.url + path, headers={"Authorization": f"Basic {auth}"}, timeout=30)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def start(self) -> None:
+        self.thread.start()
+        if not self.ready.wait(120):
+            raise TimeoutError("Central did not start serving")
+        if self.failure is not None:
+            raise self.failure
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        self.thread.join(30)
+
+
+@pytest.fixture(scope="module")
+def served(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedCentral]:
+    name = f"stockade_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    server = ServedCentral(
+        f"{pg_admin_url.rsplit('/', 1)[0]}/{name}", tmp_path_factory.mktemp("portal")
+    )
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def browser(served: ServedCentral) -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: run `bash scripts/system-deps.sh`")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, served: ServedCentral) -> Iterator[Any]:
+    context = browser.new_context(viewport=VIEWPORT, base_url=served.url)
+    context.set_default_timeout(15_000)
+    pg = context.new_page()
+    csp_errors: list[str] = []
+    pg.on(
+        "console",
+        lambda msg: csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    yield pg
+    context.close()
+    assert not csp_errors, f"the page broke its own Content-Security-Policy: {csp_errors}"
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def login(page: Any, served: ServedCentral) -> None:
+    page.goto("/main/dashboard")
+    assert page.url.endswith("/login")
+    shot(page, "login")
+    page.get_by_label("Password").fill(served.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/main/dashboard")
+
+
+def test_login_and_dashboard_numbers_equal_the_api(page: Any, served: ServedCentral) -> None:
+    page.goto("/login")
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Log in").click()
+    assert page.locator("#password-error").inner_text() == "wrong username or password"
+    login(page, served)
+    cookie = next(c for c in page.context.cookies() if c["name"] == COOKIE)
+    assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+    summary = served.api("/v1/alerts/summary/counts?query=Violation%20State:ACTIVE")
+    counts = {c["severity"]: int(c["count"]) for c in summary["groups"][0]["counts"]}
+    for severity, n in counts.items():
+        shown = page.locator(f'[data-severity="{severity.removesuffix("_SEVERITY")}"]')
+        assert int(shown.text_content() or "") == n, severity
+    assert int(page.locator("#active-total").inner_text()) == sum(counts.values()) > 0
+    by_cat = served.api("/v1/alerts/summary/counts?groupBy=CATEGORY&query=Violation%20State:ACTIVE")
+    for group in by_cat["groups"]:
+        shown = page.locator(f'[data-category="{group["group"]}"]')
+        assert int(shown.text_content() or "") == sum(int(c["count"]) for c in group["counts"])
+
+    common = served.api(
+        "/v1/cves?pagination.limit=5&pagination.sortOption.field=Images"
+        "&pagination.sortOption.reversed=true"
+    )["cves"]
+    rows = page.locator("#common-cves tbody tr")
+    assert rows.count() == 5
+    for i, cve in enumerate(common):
+        assert rows.nth(i).get_attribute("data-cve") == cve["cve"]
+        assert int(rows.nth(i).locator("td").nth(2).inner_text()) == cve["affectedImages"]
+
+    top = page.locator("#top-images tbody tr")
+    assert top.count() == 5
+    previous = None
+    for i in range(5):
+        image_id = top.nth(i).get_attribute("data-image-id")
+        shown = int(top.nth(i).locator("td").nth(1).inner_text())
+        q = quote(f"Image SHA:{image_id}+Severity:CRITICAL+Fixable:true", safe=":")
+        assert served.api(f"/v1/cves?query={q}")["totalCount"] == shown
+        assert previous is None or shown <= previous
+        previous = shown
+    data = served.api("/v1/scanner/vulnerability-data")
+    status = data["status"].replace("_", " ").lower()
+    assert page.locator("#vuln-data-status").inner_text() == f"Status: {status}"
+
+    # keyboard: the first Tab reaches the skip link; nothing scrolls sideways at 1280x800
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]
+    shot(page, "dashboard")
+
+
+def test_filter_violations_open_one_and_resolve(page: Any, served: ServedCentral) -> None:
+    login(page, served)
+    page.get_by_role("link", name="Violations").click()
+    page.get_by_label("Query").fill("Namespace:shop")
+    page.get_by_label("Severity").select_option("MEDIUM_SEVERITY")  # Privileged Container
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r".*severity=MEDIUM_SEVERITY.*"))
+    q = quote("Namespace:shop+Severity:MEDIUM_SEVERITY+Violation State:ACTIVE", safe=":")
+    expected = served.api(f"/v1/alertscount?query={q}")["count"]
+    assert expected > 0
+    assert int(page.locator("#result-count").get_attribute("data-count")) == expected
+    assert page.locator("#violations tbody tr").count() == min(expected, 50)
+    shot(page, "violations")
+
+    first = page.locator("#violations tbody tr").first.get_by_role("link")
+    policy = first.inner_text()
+    first.click()
+    page.wait_for_url(re.compile(r".*/main/violations/[0-9a-f-]{36}$"))
+    assert page.get_by_role("heading", level=1).inner_text() == policy
+    assert page.locator("#alert-state").inner_text() == "Active"
+    assert page.locator("#violation-messages li").count() >= 1
+    shot(page, "violation")
+    alert_id = page.url.rsplit("/", 1)[1]
+    page.get_by_role("button", name="Resolve violation").click()
+    page.wait_for_url(f"**/main/violations/{alert_id}")
+    assert page.locator("#alert-state").inner_text() == "Resolved"
+    assert served.api(f"/v1/alerts/{alert_id}")["state"] == "RESOLVED"
+
+    # a query the API cannot parse is shown beside the query field
+    page.goto("/main/violations?query=" + quote("Violation Time:>not-a-date"))
+    assert page.locator("#query-error").is_visible()
+    assert page.get_by_label("Query").get_attribute("aria-invalid") == "true"
+
+
+def test_form_without_csrf_token_is_refused(page: Any, served: ServedCentral) -> None:
+    login(page, served)
+    page.goto("/main/policies?query=" + quote('Policy:"Latest tag"'))
+    row = page.locator('tr[data-policy="Latest tag"]')
+    assert row.locator(".status").inner_text() == "Enabled"
+    row.locator('input[name="csrf_token"]').evaluate("el => el.remove()")
+    row.get_by_role("button", name="Disable Latest tag").click()
+    assert "security token is missing or stale" in page.locator(".error").inner_text()
+    assert page.locator(".error").get_attribute("data-status") == "403"
+    shot(page, "csrf-refused")
+    pid = served.api("/v1/policies?query=" + quote('Policy:"Latest tag"'))["policies"][0]["id"]
+    assert served.api(f"/v1/policies/{pid}")["disabled"] is False
+
+
+def test_invalid_regex_shows_beside_the_field_and_saves_nothing(
+    page: Any, served: ServedCentral
+) -> None:
+    login(page, served)
+    before = served.api("/v1/policies")["totalCount"]
+    page.get_by_role("link", name="Policies").click()
+    shot(page, "policies")
+    page.get_by_role("link", name="Create policy").click()
+    page.get_by_label("Name").fill("Tags from the portal")
+    page.get_by_label("Severity").select_option("HIGH_SEVERITY")
+    editor = page.get_by_label(re.compile("^Policy \\(JSON"))
+    editor.fill(
+        '{"categories": ["DevOps Best Practices"], "policySections": [{"policyGroups": ['
+        '{"fieldName": "Image Tag", "values": [{"value": "r/([unclosed"}]}]}]}'
+    )
+    page.get_by_role("button", name="Save policy").click()
+    error = page.locator("#policy_json-error")
+    assert "regular expression" in error.inner_text().lower()
+    assert editor.get_attribute("aria-invalid") == "true"
+    assert "policy_json-error" in (editor.get_attribute("aria-describedby") or "")
+    # beside the field: the message sits right under the editor
+    box, err = editor.bounding_box(), error.bounding_box()
+    assert 0 <= err["y"] - (box["y"] + box["height"]) < 40
+    assert page.get_by_label("Name").input_value() == "Tags from the portal"
+    shot(page, "policy-invalid")
+    assert served.api("/v1/policies")["totalCount"] == before
+
+    editor.fill(editor.input_value().replace("r/([unclosed", "r/.*-dev$"))
+    page.get_by_role("button", name="Save policy").click()
+    page.wait_for_url("**/main/policies?query=*")
+    assert page.locator("#policies tbody tr").count() == 1
+    assert page.locator('tr[data-policy="Tags from the portal"]').count() == 1
+    assert served.api("/v1/policies")["totalCount"] == before + 1
+
+
+def test_vulnerability_pages_and_scan_form(page: Any, served: ServedCentral) -> None:
+    login(page, served)
+    page.get_by_role("link", name="Vulnerabilities").click()
+    page.get_by_label("Severity").select_option("CRITICAL")
+    page.get_by_label("Fixable").select_option("true")
+    page.get_by_label("CVSS at least").fill("9")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r".*fixable=true.*"))
+    q = quote("Severity:CRITICAL+Fixable:true+CVSS:>=9.0", safe=":>=")
+    expected = served.api(f"/v1/cves?query={q}")["totalCount"]
+    assert int(page.locator("#result-count").get_attribute("data-count")) == expected > 0
+    shot(page, "cves")
+    page.goto("/main/vulnerabilities?kev=true")
+    assert (
+        int(page.locator("#result-count").get_attribute("data-count"))
+        == (served.api("/v1/cves?query=KEV:true")["totalCount"])
+    )
+
+    assert served.seeded is not None
+    page.goto(f"/main/vulnerabilities/cves/{served.seeded.known_cve}")
+    detail = served.api(f"/v1/cves/{served.seeded.known_cve}")
+    assert page.locator("#cve-images tbody tr").count() == len(detail["images"])
+    shot(page, "cve")
+    page.locator("#cve-images tbody tr").first.get_by_role("link").click()
+    page.wait_for_url(re.compile(r".*/main/vulnerabilities/images/sha256:.*"))
+    assert page.locator("#layers tbody tr").count() == 3
+    assert "apt-get install -y libfoo" in page.locator("#layers").inner_text()
+    shot(page, "image")
+    page.get_by_role("link", name="Images", exact=True).click()
+    assert int(page.locator("#result-count").get_attribute("data-count")) == 60
+    shot(page, "images")
+
+    page.get_by_role("link", name="Scan image").click()
+    page.get_by_label("Image name").fill("127.0.0.1:9/none/such:1")
+    page.get_by_role("button", name="Scan", exact=True).click()
+    assert page.locator("#imageName-error").is_visible()
+    shot(page, "scan-error")
+
+
+def test_logout_ends_the_session_server_side(page: Any, served: ServedCentral) -> None:
+    login(page, served)
+    saved = page.context.cookies()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login")
+    # the cookie from before logout, put back, opens nothing
+    page.context.add_cookies(saved)
+    page.goto("/main/dashboard")
+    assert page.url.endswith("/login")
+    shot(page, "logged-out")
