@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 
+from stockade.core import pki
 from stockade.core.errors import StockadeError
 from stockade.model.index_report import IndexReport
 from stockade.scanner.grpc_server import TLSFiles
@@ -121,6 +123,21 @@ class RemoteScanner:
         self._matcher_channel = _channel(matcher_endpoint, tls, server_name)
         self._indexer = ipb_grpc.IndexerServiceStub(self._indexer_channel)  # type: ignore[no-untyped-call]
         self._matcher = mpb_grpc.MatcherServiceStub(self._matcher_channel)  # type: ignore[no-untyped-call]
+
+    @classmethod
+    def for_central(
+        cls, indexer_endpoint: str, matcher_endpoint: str, ca: pki.KeyPair, **kwargs: Any
+    ) -> RemoteScanner:
+        """A client for Central: a client certificate (OU CENTRAL) issued now by Central's own
+        CA, which also signed the services' certificates."""
+        leaf = pki.issue(
+            ca,
+            "central",
+            organizational_unit="CENTRAL",
+            server=False,
+        )
+        tls = TLSFiles(cert=leaf.cert_pem, key=leaf.key_pem, ca=ca.cert_pem)
+        return cls(indexer_endpoint, matcher_endpoint, tls, **kwargs)
 
     def close(self) -> None:
         self._indexer_channel.close()

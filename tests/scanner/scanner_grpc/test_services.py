@@ -241,3 +241,14 @@ async def test_matcher_without_indexer_needs_the_report(
             )
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "no Indexer" in (info.value.details() or "")
+
+
+async def test_for_central_issues_its_client_certificate_from_the_ca(
+    indexer: int, loaded_matcher: MatcherHandle, certs: Pki
+) -> None:
+    with RemoteScanner.for_central(
+        f"127.0.0.1:{indexer}", f"127.0.0.1:{loaded_matcher.port}", certs.ca, timeout=10
+    ) as scanner:
+        states = await asyncio.to_thread(scanner.data_status)
+        has = await asyncio.to_thread(scanner.has_report, "sha256:" + "0" * 64)
+    assert [s.name for s in states] == ["osv-pypi"] and not has
