@@ -199,10 +199,11 @@ def main() -> None:
             )
             images.append(f"{address}/bench/app-{n}:1.0")
 
+        from stockade.central.scanning import ensure_scanner_database
         from stockade.scanner.matcher.sources import make_updater
         from stockade.scanner.matcher.store import VulnerabilityStore
 
-        store = VulnerabilityStore(db_url)
+        store = VulnerabilityStore(ensure_scanner_database(db_url))
         store.migrate()
         store.update(make_updater("osv-pypi", offline=SHARED / "vulndata" / "osv-pypi"))
 
@@ -292,6 +293,7 @@ def main() -> None:
         )
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}_scanner" WITH (FORCE)')
         shutil.rmtree(tmp, ignore_errors=True)
 
 

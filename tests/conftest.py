@@ -48,6 +48,8 @@ def make_database(pg_admin_url: str) -> Iterator[Callable[[], str]]:
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
         for name in created:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            # the Scanner DB a Central started on this database creates beside it
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}_scanner" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from stockade.central.scanning import ensure_scanner_database
 from stockade.scanner.matcher.sources import make_updater
 from stockade.scanner.matcher.store import VulnerabilityStore
 
@@ -41,7 +42,7 @@ def load_pypi_advisories(db_url: str) -> int:
 
 
 async def test_scan_through_api_with_registry_credentials(central, auth_registry) -> None:
-    assert await asyncio.to_thread(load_pypi_advisories, central.db_url) > 0
+    assert await asyncio.to_thread(load_pypi_advisories, central.central.scanner_url) > 0
     image = f"{auth_registry.address}/private/test:latest"
 
     # without credentials the registry refuses: the reason is stored, nothing else is
@@ -142,7 +143,7 @@ def test_cli_scan_and_sbom_against_a_running_central(
     import httpx
 
     db_url = make_database()
-    load_pypi_advisories(db_url)
+    load_pypi_advisories(ensure_scanner_database(db_url))
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKADE_")}
     central = subprocess.Popen(
@@ -298,7 +299,7 @@ async def test_new_vulnerability_data_rematches_without_reindexing(central, auth
     assert body["cves"] == 0
     assert any("no vulnerability data" in n for n in body["notes"])  # not "clean"
 
-    await asyncio.to_thread(load_pypi_advisories, central.db_url)
+    await asyncio.to_thread(load_pypi_advisories, central.central.scanner_url)
     service = central.central.scanner
     calls: list[str] = []
     original = service.backend.index

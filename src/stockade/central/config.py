@@ -35,7 +35,7 @@ class CentralConfig:
     db_timeout_seconds: float = 5.0
     login_failures_per_minute: int = 10
     public_login_notice: str = ""
-    scanner_db_url: str | None = None  # default: Central's database
+    scanner_db_url: str | None = None  # default: database <central db>_scanner beside it
     vuln_bundle: Path | None = None  # offline bundle loaded at start
     feed_updates: bool = False  # update vulnerability data from upstream feeds
     feed_update_interval_seconds: float = 4 * 3600.0

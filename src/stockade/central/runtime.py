@@ -31,7 +31,13 @@ from stockade.central.db.migrate import migrate
 from stockade.central.errors import BadRequest, StartupError
 from stockade.central.maintenance import Maintenance, Retention
 from stockade.central.notifiers import NotificationService, NotifierStore, QueueSettings
-from stockade.central.scanning import LocalScanner, ScanOutcome, ScanService, VulnDataLoader
+from stockade.central.scanning import (
+    LocalScanner,
+    ScanOutcome,
+    ScanService,
+    VulnDataLoader,
+    ensure_scanner_database,
+)
 from stockade.central.secrets import (
     CentralSecrets,
     bootstrap_secrets,
@@ -111,6 +117,7 @@ class Central:
     maintenance: Maintenance = field(kw_only=True)
     integrations: IntegrationStore = field(kw_only=True)
     scanner: ScanService | None = field(default=None, kw_only=True)
+    scanner_url: str = field(default="", kw_only=True)
     vuln_data: VulnDataLoader | None = field(default=None, kw_only=True)
 
     async def scan(self, image_name: str, *, force: bool = False) -> ScanOutcome:
@@ -214,8 +221,14 @@ class Central:
             maintenance=maintenance,
             integrations=IntegrationStore(db, crypto.CredentialVault(secrets.data_key)),
         )
+        assert url is not None  # given, or the embedded server's
+        central_url = url
         try:
-            backend = await asyncio.to_thread(LocalScanner, cfg.scanner_db_url or url)
+            if cfg.scanner_db_url:
+                central.scanner_url = cfg.scanner_db_url
+            else:
+                central.scanner_url = await asyncio.to_thread(ensure_scanner_database, central_url)
+            backend = await asyncio.to_thread(LocalScanner, central.scanner_url)
         except Exception:
             await central.stop()
             raise

@@ -22,9 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+import psycopg
 from prometheus_client import Histogram
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from stockade.central.errors import BadRequest, CentralError
+from stockade.central.errors import BadRequest, CentralError, StartupError
 from stockade.core.errors import StockadeError
 from stockade.model.image import (
     Component,
@@ -345,3 +348,31 @@ class VulnDataLoader:
             except StockadeError as exc:
                 logger.warning("vulnerability data loader stopped: %s", exc.message)
             self._task = None
+
+
+def scanner_database_url(central_url: str) -> str:
+    """The Scanner DB beside Central DB: same server, database ``<central db>_scanner``."""
+    params = conninfo_to_dict(central_url)
+    params["dbname"] = f"{params.get('dbname') or 'postgres'}_scanner"
+    return make_conninfo(**params)  # type: ignore[arg-type]
+
+
+def ensure_scanner_database(central_url: str) -> str:
+    """Create the Scanner DB when missing (the Scanner keeps its own database, so Central's
+    backups and migrations stay Central's); returns its URL."""
+    url = scanner_database_url(central_url)
+    name = conninfo_to_dict(url)["dbname"]
+    admin = make_conninfo(central_url, dbname="postgres")
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if exists.fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(name))))
+    except psycopg.errors.DuplicateDatabase:
+        pass  # another Central created it at the same moment
+    except psycopg.Error as exc:
+        raise StartupError(
+            f"cannot create the Scanner database {name!r} ({exc.diag.message_primary or exc}); "
+            "create it or give --scanner-db-url"
+        ) from exc
+    return url

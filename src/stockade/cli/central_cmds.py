@@ -31,6 +31,7 @@ _OPTIONS: list[tuple[str, dict[str, Any]]] = [
         "--master-key-file",
         {"type": click.Path(path_type=Path), "help": "master key (default <data-dir>/master.key)"},
     ),
+    ("--scanner-db-url", {"help": "Scanner DB URL (default: <Central DB>_scanner beside it)"}),
     (
         "--vuln-bundle",
         {
