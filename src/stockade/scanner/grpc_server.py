@@ -31,6 +31,12 @@ logger = logging.getLogger(__name__)
 DEFAULT_CLIENT_OUS: frozenset[str] = frozenset({"CENTRAL"})
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
+#: an index report of a large image (tens of thousands of packages) runs past gRPC's 4 MiB
+MAX_MESSAGE = 64 * 1024 * 1024
+_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE),
+    ("grpc.max_send_message_length", MAX_MESSAGE),
+]
 
 
 @dataclass(frozen=True)
@@ -130,9 +136,9 @@ async def start_server(
     if tls is None:
         if host not in _LOOPBACK:
             raise ConfigError(f"The {name} serves without TLS on loopback addresses only.")
-        server = grpc.aio.server()
+        server = grpc.aio.server(options=_OPTIONS)
     else:
-        server = grpc.aio.server(interceptors=[ClientUnitInterceptor(client_ous)])
+        server = grpc.aio.server(interceptors=[ClientUnitInterceptor(client_ous)], options=_OPTIONS)
     register(server)
     if health_servicer is None:
         health_servicer = health.aio.HealthServicer()

@@ -23,7 +23,7 @@ import grpc
 from stockade.core import pki
 from stockade.core.errors import StockadeError
 from stockade.model.index_report import IndexReport
-from stockade.scanner.grpc_server import TLSFiles
+from stockade.scanner.grpc_server import MAX_MESSAGE, TLSFiles
 from stockade.scanner.indexer.registry import RegistryOptions, parse_reference
 from stockade.scanner.matcher.match import VulnerabilityReport
 from stockade.scanner.matcher.store import SourceState
@@ -41,7 +41,6 @@ from stockade.scanner.wire import (
 logger = logging.getLogger(__name__)
 
 _LOCAL_PREFIXES = ("oci:", "docker-archive:")
-_MAX_MESSAGE = 64 * 1024 * 1024  # an index report of a large image runs to a few MB
 
 
 class RemoteScannerError(StockadeError):
@@ -86,8 +85,8 @@ def _error(service: str, endpoint: str, exc: grpc.RpcError) -> RemoteScannerErro
 
 def _channel(endpoint: str, tls: TLSFiles | None, server_name: str | None) -> grpc.Channel:
     options: list[tuple[str, object]] = [
-        ("grpc.max_receive_message_length", _MAX_MESSAGE),
-        ("grpc.max_send_message_length", _MAX_MESSAGE),
+        ("grpc.max_receive_message_length", MAX_MESSAGE),
+        ("grpc.max_send_message_length", MAX_MESSAGE),
     ]
     if tls is None:
         return grpc.insecure_channel(endpoint, options=options)
@@ -227,7 +226,7 @@ class IndexerReports:
     ) -> None:
         self.endpoint = endpoint
         self.timeout = timeout
-        options: list[tuple[str, object]] = [("grpc.max_receive_message_length", _MAX_MESSAGE)]
+        options: list[tuple[str, object]] = [("grpc.max_receive_message_length", MAX_MESSAGE)]
         if tls is None:
             self._channel = grpc.aio.insecure_channel(endpoint, options=options)
         else:

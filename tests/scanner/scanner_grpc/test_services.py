@@ -10,6 +10,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from stockade.model.index_report import Ecosystem, IndexReport, Package, PackageKind
 from stockade.scanner.grpc_server import TLSFiles
 from stockade.scanner.indexer.engine import Indexer
 from stockade.scanner.indexer.registry import RegistryOptions
@@ -28,7 +29,7 @@ from stockade.scanner.v1 import indexer_pb2 as ipb
 from stockade.scanner.v1 import indexer_pb2_grpc as ipb_grpc
 from stockade.scanner.v1 import matcher_pb2 as mpb
 from stockade.scanner.v1 import matcher_pb2_grpc as mpb_grpc
-from stockade.scanner.wire import vulnerability_report_from_proto
+from stockade.scanner.wire import index_report_to_proto, vulnerability_report_from_proto
 
 from .conftest import MatcherHandle, Pki, channel, imagebuilder, loaded_store
 
@@ -252,3 +253,42 @@ async def test_for_central_issues_its_client_certificate_from_the_ca(
         states = await asyncio.to_thread(scanner.data_status)
         has = await asyncio.to_thread(scanner.has_report, "sha256:" + "0" * 64)
     assert [s.name for s in states] == ["osv-pypi"] and not has
+
+
+async def test_report_larger_than_grpc_default_limit(
+    loaded_matcher: MatcherHandle, certs: Pki
+) -> None:
+    # 20,000 packages with long paths: about 6 MB on the wire, past gRPC's 4 MiB default
+    pkgs = tuple(
+        Package(
+            name=f"pkg{i}",
+            version="1.0.0",
+            kind=PackageKind.LANGUAGE,
+            ecosystem=Ecosystem.PYPI,
+            purl=f"pkg:pypi/pkg{i}@1.0.0",
+            path=f"opt/app/venv/lib/python3.11/site-packages/pkg{i}-1.0.0.dist-info/METADATA"
+            + "/x" * 60,
+            analyser="python",
+            analyser_version="1",
+            layer="sha256:" + "c" * 64,
+        )
+        for i in range(20_000)
+    )
+    pkgs += (
+        Package(
+            name="requests",
+            version="2.25.1",
+            kind=PackageKind.LANGUAGE,
+            ecosystem=Ecosystem.PYPI,
+            purl="pkg:pypi/requests@2.25.1",
+            path="requests-2.25.1.dist-info/METADATA",
+            analyser="python",
+            analyser_version="1",
+        ),
+    )
+    big = IndexReport(manifest_digest="sha256:" + "d" * 64, packages=pkgs)
+    assert index_report_to_proto(big).ByteSize() > 4 * 1024 * 1024
+    with RemoteScanner("127.0.0.1:1", f"127.0.0.1:{loaded_matcher.port}", certs.central) as s:
+        vulns = await asyncio.to_thread(s.match, big)
+    assert {f.package for f in vulns.findings} == {"requests"}
+    assert "PYSEC-2023-74" in {f.id for f in vulns.findings}
