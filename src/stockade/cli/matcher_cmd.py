@@ -18,7 +18,7 @@ import click
 
 from stockade.cli.grpc_options import service_options, tls_paths
 from stockade.core.errors import ConfigError
-from stockade.scanner.grpc_server import TLSFiles
+from stockade.scanner.grpc_server import TLSFiles, serve_until_signalled
 from stockade.scanner.matcher.service import (
     MatcherServicer,
     UpdatePlan,
@@ -100,7 +100,7 @@ def matcher(
         if offline_bundle is not None or feed_updates:
             updates = asyncio.create_task(run_updates(servicer, plan))
         try:
-            await server.wait_for_termination()
+            await serve_until_signalled(server)
         finally:
             if updates is not None:
                 updates.cancel()

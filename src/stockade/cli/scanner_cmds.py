@@ -144,6 +144,7 @@ def indexer(
 ) -> None:
     """Serve the IndexerService (gRPC, mutual TLS)."""
     service = importlib.import_module("stockade.scanner.indexer.service")
+    grpc_server = importlib.import_module("stockade.scanner.grpc_server")
     paths = tls_paths(tls_cert, tls_key, tls_ca)
     tls = service.TLSFiles.load(*paths) if paths else None
     store = PostgresStore(db_url) if db_url else MemoryStore()
@@ -154,7 +155,7 @@ def indexer(
             servicer, listen, tls, client_ous=frozenset(client_ous)
         )
         click.echo(f"IndexerService listening on {listen.rsplit(':', 1)[0]}:{port}", err=True)
-        await server.wait_for_termination()
+        await grpc_server.serve_until_signalled(server)
 
     asyncio.run(serve())
 

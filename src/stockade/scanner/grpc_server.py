@@ -13,7 +13,9 @@ certificate, but it still needs one from the CA.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,3 +159,19 @@ async def start_server(
     await server.start()
     logger.info("%s listening on port %d", name, port)
     return server, port
+
+
+async def serve_until_signalled(server: grpc.aio.Server, *, grace: float = 10.0) -> None:
+    """Serve until SIGTERM or SIGINT, then stop taking calls and give the ones under way
+    ``grace`` seconds to finish (a Kubernetes rollout sends SIGTERM)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    logger.info("stopping (signal); calls under way get %.0f s", grace)
+    await server.stop(grace)
