@@ -178,3 +178,18 @@ def test_binary_replaced_by_a_non_go_binary_drops_its_modules(tmp_path: Path) ->
     plain_elf = b"\x7fELF" + bytes(4096)
     report = _index(tmp_path, {"usr/bin/hello": Exe(go)}, {"usr/bin/hello": Exe(plain_elf)})
     assert [p for p in report.packages if p.ecosystem is Ecosystem.GOLANG] == []
+
+
+def test_red_hat_catalog_images_by_name_or_labels() -> None:
+    from stockade.model.index_report import ImageMetadata
+    from stockade.scanner.indexer.analysers.redhat import is_red_hat_image
+
+    plain = ImageMetadata()
+    labelled = ImageMetadata(
+        labels=(("vendor", "Red Hat, Inc."), ("com.redhat.component", "ubi9-container"))
+    )
+    assert is_red_hat_image(plain, "registry.access.redhat.com/ubi9/ubi:9.3")
+    assert is_red_hat_image(plain, "registry.redhat.io/rhel9/postgresql-15@sha256:" + "0" * 64)
+    assert is_red_hat_image(labelled, "quay.io/someone/rebuilt:1")
+    assert not is_red_hat_image(plain, "quay.io/redhat/not-the-catalog:1")
+    assert not is_red_hat_image(ImageMetadata(labels=(("vendor", "Red Hat, Inc."),)), "x/y:1")

@@ -143,7 +143,11 @@ class Indexer:
             cached = self.store.report(resolved.manifest_digest, self.fingerprint)
             if cached is not None:
                 logger.info("index report for %s found in the store", resolved.manifest_digest)
-                return dataclasses.replace(cached, image=resolved.name)
+                return dataclasses.replace(
+                    cached,
+                    image=resolved.name,
+                    red_hat_image=is_red_hat_image(cached.metadata, resolved.name),
+                )
         work = self._plan(resolved, ids)
         for item in work:
             if item.missing or item.facts is None:
@@ -366,7 +370,7 @@ class Indexer:
             ),
             distributions=(distribution,) if distribution is not None else (),
             packages=tuple(final),
-            red_hat_image=is_red_hat_image(metadata),
+            red_hat_image=is_red_hat_image(metadata, name),
         )
 
 

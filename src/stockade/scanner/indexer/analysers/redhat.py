@@ -34,8 +34,16 @@ class ContentManifestAnalyser:
         return out
 
 
-def is_red_hat_image(metadata: ImageMetadata) -> bool:
-    """A Red Hat catalog image: its vendor label says Red Hat and it carries a component label."""
+# Registries that serve Red Hat's own catalog (partner images live elsewhere).
+RED_HAT_REGISTRIES = frozenset({"registry.redhat.io", "registry.access.redhat.com"})
+
+
+def is_red_hat_image(metadata: ImageMetadata, image_name: str = "") -> bool:
+    """A Red Hat catalog image: pulled from Red Hat's catalog registries, or labelled by Red
+    Hat as one (vendor says Red Hat and a Red Hat component or licence-terms label)."""
+    host = image_name.split("/", 1)[0].lower() if "/" in image_name else ""
+    if host in RED_HAT_REGISTRIES:
+        return True
     vendor = metadata.label("vendor") or ""
     return vendor.startswith("Red Hat") and bool(
         metadata.label("com.redhat.component") or metadata.label("com.redhat.license_terms")
