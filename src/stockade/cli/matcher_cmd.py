@@ -96,14 +96,13 @@ def matcher(
         click.echo(f"MatcherService listening on {host}:{port}", err=True)
         if servicer.matcher.count == 0 and offline_bundle is None and not feed_updates:
             click.echo("warning: no vulnerability data and no update source", err=True)
-        updates = None
-        if offline_bundle is not None or feed_updates:
-            updates = asyncio.create_task(run_updates(servicer, plan))
+        # with no update source the rounds still pick up what `stockade scanner update` or
+        # `bundle import` wrote to the same Scanner DB
+        updates = asyncio.create_task(run_updates(servicer, plan))
         try:
             await serve_until_signalled(server)
         finally:
-            if updates is not None:
-                updates.cancel()
+            updates.cancel()
             if reports is not None:
                 await reports.close()
 

@@ -12,10 +12,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from stockade.scanner.matcher.bundle import export_bundle
 from stockade.scanner.matcher.service import DATA_HEALTH, UpdatePlan, run_updates
+from stockade.scanner.matcher.sources import make_updater
+from stockade.scanner.matcher.store import VulnerabilityStore
 from stockade.scanner.v1 import matcher_pb2 as mpb
 from stockade.scanner.v1 import matcher_pb2_grpc as mpb_grpc
 
-from .conftest import MatcherHandle, Pki, channel, loaded_store
+from .conftest import MatcherHandle, Pki, channel, loaded_store, pypi_subset
 
 
 async def test_bundle_updates_on_schedule(
@@ -63,3 +65,22 @@ async def test_bundle_updates_on_schedule(
     runs = servicer.store.runs("osv-pypi")
     # the second round found the bundle unchanged and did not reload it
     assert [r.status for r in runs] == ["updated", "unchanged"]
+
+
+async def test_rounds_without_a_source_pick_up_what_another_process_stored(
+    empty_matcher: MatcherHandle, certs: Pki, tmp_path: Path
+) -> None:
+    servicer = empty_matcher.servicer
+    # `stockade scanner update` run against the same Scanner DB
+    other = VulnerabilityStore(servicer.store.url)
+    run = await asyncio.to_thread(
+        other.update, make_updater("osv-pypi", offline=pypi_subset(tmp_path))
+    )
+    assert run.status == "updated"
+    async with channel(empty_matcher.port, certs.central) as ch:
+        stub = mpb_grpc.MatcherServiceStub(ch)
+        assert not (await stub.GetMetadata(mpb.GetMetadataRequest())).has_vulnerability_data
+        await run_updates(servicer, UpdatePlan(), rounds=1)
+        meta = await stub.GetMetadata(mpb.GetMetadataRequest())
+    assert meta.has_vulnerability_data and meta.record_count == run.records
+    assert not meta.HasField("last_update")  # nothing was updated by this Matcher

@@ -117,7 +117,11 @@ class MatcherServicer(pb_grpc.MatcherServiceServicer):
             )
 
     async def update(self, updaters: Sequence[Updater]) -> list[UpdateRun]:
-        """One update round: each source in turn (a failure does not stop the others)."""
+        """One update round: each source in turn (a failure does not stop the others). With no
+        updaters it only picks up what another process wrote to the store."""
+        if not updaters:
+            await self.refresh()
+            return []
         runs: list[UpdateRun] = []
         for updater in updaters:
             try:
