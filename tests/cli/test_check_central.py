@@ -65,6 +65,13 @@ def central_endpoint(
         assert r.status_code == 200, r.text
         token = tmp_path / "token"
         token.write_text(r.json()["token"])
+        r = httpx.post(
+            f"{base}/v1/apitokens/generate",
+            verify=ssl.create_default_context(cafile=str(ca)),
+            headers=auth,
+            json={"name": "admin", "role": "Admin"},
+        )
+        (tmp_path / "admin-token").write_text(r.json()["token"])
         yield f"127.0.0.1:{port}", token, ca
     finally:
         proc.terminate()
@@ -115,3 +122,52 @@ def test_unreachable_central_is_exit_3(tmp_path: Path) -> None:
     )
     assert proc.returncode == 3
     assert "cannot reach Central" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_policy_import_and_export_against_central(
+    central_endpoint: tuple[str, Path, Path], tmp_path: Path
+) -> None:
+    endpoint, ci_token, ca = central_endpoint
+    admin = ["-e", endpoint, "--token-file", str(tmp_path / "admin-token"), "--ca", str(ca)]
+    custom = tmp_path / "custom.json"
+    custom.write_text(
+        json.dumps(
+            {
+                "name": "No busybox images",
+                "severity": "LOW_SEVERITY",
+                "lifecycleStages": ["BUILD"],
+                "categories": ["Custom"],
+                "policySections": [
+                    {
+                        "policyGroups": [
+                            {"fieldName": "Image Remote", "values": [{"value": ".*busybox.*"}]}
+                        ]
+                    }
+                ],
+            }
+        )
+    )
+    clash = tmp_path / "clash.json"
+    clash.write_text(
+        json.dumps(
+            {
+                "name": "Latest tag",
+                "severity": "LOW_SEVERITY",
+                "lifecycleStages": ["BUILD"],
+                "policySections": [
+                    {"policyGroups": [{"fieldName": "Image Tag", "values": [{"value": "latest"}]}]}
+                ],
+            }
+        )
+    )
+    out = _cli("policy", "import", str(custom), str(clash), *admin)
+    assert out.returncode == 3  # one of two failed: the name exists in Central already
+    assert "imported No busybox images" in out.stdout
+    assert "failed Latest tag" in out.stderr and "already exists" in out.stderr
+    out = _cli("policy", "import", "--overwrite", str(clash), *admin)
+    assert out.returncode == 0, out.stderr
+    out = _cli("policy", "export", "--name", "No busybox images", *admin)
+    assert out.returncode == 0, out.stderr
+    assert [p["name"] for p in json.loads(out.stdout)["policies"]] == ["No busybox images"]
+    ci = _cli("policy", "export", "-e", endpoint, "--token-file", str(ci_token), "--ca", str(ca))
+    assert ci.returncode == 3 and "403" in ci.stderr
