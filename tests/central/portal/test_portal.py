@@ -3,6 +3,7 @@ forms. The browser suite (test_browser.py) covers the same flows in Chromium."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -182,3 +183,41 @@ async def test_pages_use_the_api_numbers(central, seed_inventory) -> None:
     assert r.status_code in (200, 400)
     r = await b.get("/main/violations/not-an-id")
     assert r.status_code == 404 and "does not exist" in r.text
+
+
+async def test_policy_filters_export_and_import(central) -> None:
+    b = await logged_in(central)
+    r = await b.get("/main/policies?severity=HIGH_SEVERITY&status=enabled&stage=DEPLOY")
+    q = "Severity:HIGH_SEVERITY%2BDisabled:false%2BLifecycle%20Stage:DEPLOY"
+    api = (await central.admin("GET", f"/v1/policies?query={q}")).json()
+    assert api["totalCount"] > 0
+    assert f'data-count="{api["totalCount"]}"' in r.text
+    assert sorted(re.findall(r'<tr data-policy="([^"]+)"', r.text)) == sorted(
+        p["name"] for p in api["policies"]
+    )
+
+    r = await b.get("/main/policies/export")
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    exported = r.json()["policies"]
+    assert len(exported) == (await central.admin("GET", "/v1/policies")).json()["totalCount"]
+
+    token = await b.csrf("/main/policies")
+    one = {k: v for k, v in exported[0].items() if k != "id"}
+    upload = {"policies": [{**one, "name": "Imported from the portal"}, {"name": "broken"}]}
+    r = await b.request(
+        "POST",
+        "/main/policies/import",
+        data={"csrf_token": token},
+        files={"file": ("p.json", json.dumps(upload).encode(), "application/json")},
+    )
+    assert r.status_code == 400  # one of the two failed; the other was imported
+    assert "Imported</td>" in r.text and "Some policies were not imported" in r.text
+    found = await central.admin("GET", '/v1/policies?query=Policy:"Imported from the portal"')
+    assert found.json()["totalCount"] == 1
+    # without the CSRF token nothing is imported
+    r = await b.request(
+        "POST",
+        "/main/policies/import",
+        files={"file": ("p.json", json.dumps(upload).encode(), "application/json")},
+    )
+    assert r.status_code == 403

@@ -23,7 +23,8 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from psycopg import sql
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
+from starlette.types import Message
 
 from stockade.central.api import alerts as alerts_api
 from stockade.central.api import images as images_api
@@ -148,6 +149,20 @@ def api_request(request: Request, params: Mapping[str, str]) -> Request:
         {k: v for k, v in params.items() if v}, quote_via=quote
     ).encode()
     return Request(scope)
+
+
+def _with_body(request: Request, body: bytes) -> Request:
+    """The same request carrying ``body``, for an API handler that reads a JSON body."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(dict(request.scope), receive)
 
 
 def render(
@@ -418,7 +433,19 @@ POLICY_RESOURCE = policies_api.RESOURCE
 async def policy_list(request: Request) -> Response:
     v = await viewer(request)
     await need(v, POLICY_RESOURCE)
-    query = request.query_params.get("query", "").strip()
+    q = request.query_params
+    filters = {
+        "query": q.get("query", "").strip(),
+        "severity": q.get("severity", "") if q.get("severity") in POLICY_SEVERITIES else "",
+        "status": q.get("status", "") if q.get("status") in ("enabled", "disabled") else "",
+        "stage": q.get("stage", "") if q.get("stage") in STAGES else "",
+    }
+    query = join_query(
+        filters["query"],
+        f"Severity:{filters['severity']}" if filters["severity"] else "",
+        f"Disabled:{str(filters['status'] == 'disabled').lower()}" if filters["status"] else "",
+        f"Lifecycle Stage:{filters['stage']}" if filters["stage"] else "",
+    )
     return await list_page(
         request,
         v,
@@ -426,8 +453,55 @@ async def policy_list(request: Request) -> Response:
         "policies",
         "policies.html",
         {"query": query},
-        query=query,
+        filters=filters,
+        severities=POLICY_SEVERITIES,
+        stages=STAGES,
         can_write=v.can(POLICY_RESOURCE, True),
+    )
+
+
+@router.get("/main/policies/export")
+async def export_policies(request: Request) -> Response:
+    """Every policy as the product's export JSON, as a file download."""
+    v = await viewer(request)
+    await need(v, POLICY_RESOURCE)
+    doc = await policies_api.export_policies(policies_api.ExportBody(), _central(request))
+    return Response(
+        json.dumps(doc, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="stockade-policies.json"'},
+    )
+
+
+@router.post("/main/policies/import")
+async def import_policies(request: Request) -> Response:
+    """Import an export file through the API's own import (each policy on its own)."""
+    v = await viewer(request)
+    form = await checked_form(request, v)
+    await need(v, POLICY_RESOURCE, write=True)
+    upload = form.get("file")
+    raw = await upload.read() if isinstance(upload, UploadFile) else b""
+    overwrite = form_str(form, "overwrite") == "true"
+    error = ""
+    result: dict[str, Any] = {}
+    try:
+        doc = json.loads(raw or b"null")
+        if isinstance(doc, dict):
+            doc["metadata"] = {"overwrite": overwrite}
+        result = await policies_api.import_policies(
+            _with_body(request, json.dumps(doc).encode()), _central(request)
+        )
+    except ValueError as exc:
+        error = f"The file is not valid JSON: {exc}."
+    except BadRequest as exc:
+        error = exc.message
+    return render(
+        request,
+        "policy_import.html",
+        v,
+        status=400 if error or not result.get("allSucceeded") else 200,
+        error=error,
+        result=result,
     )
 
 
