@@ -97,3 +97,30 @@ def test_migrations_are_idempotent(database_url: str) -> None:
     store.migrate()
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM indexer_schema_migrations").fetchone() == (1,)
+
+
+def test_concurrent_indexes_read_a_shared_layer_once(tmp_path: Path, database_url: str) -> None:
+    """Two images with one base layer, indexed at the same moment in two threads (as Central
+    does for concurrent scans): the base layer is fetched and read by one of them only."""
+    import threading
+
+    first, second = _two_images(tmp_path)
+    barrier = threading.Barrier(2)
+    read: list[list[str]] = [[], []]
+    reports = [None, None]
+
+    def run(i: int, source: OCILayoutSource) -> None:
+        indexer = Indexer(PostgresStore(database_url))
+        barrier.wait()
+        reports[i] = indexer.index(source)
+        read[i] = indexer.layers_read
+
+    threads = [threading.Thread(target=run, args=(i, s)) for i, s in enumerate((first, second))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    base = reports[0].layers[0].diff_id
+    assert base == reports[1].layers[0].diff_id
+    assert sorted(read[0] + read[1]).count(base) == 1
+    assert {p.name for p in reports[1].packages} == {"bash", "b"}

@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import tarfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar, cast
@@ -151,7 +152,13 @@ class Indexer:
         work = self._plan(resolved, ids)
         for item in work:
             if item.missing or item.facts is None:
-                self._read(source, resolved, item)
+                # Images indexed at once often share base layers: the first reads a layer,
+                # the others wait for it and take its results from the store.
+                with _layer_lock(item.diff_id):
+                    if self.store is not None:
+                        self._refresh(item)
+                    if item.missing or item.facts is None:
+                        self._read(source, resolved, item)
         report = self._assemble(resolved, ids, work)
         if self.store is not None:
             self.store.put_report(report, self.fingerprint)
@@ -165,24 +172,41 @@ class Indexer:
         )
         work = []
         for i, (desc, diff_id) in enumerate(zip(resolved.layers, ids, strict=True)):
-            facts_raw = cached.get((diff_id, *LAYERFS))
-            facts = None
-            if isinstance(facts_raw, dict):
-                facts = LayerFacts(
-                    tuple(facts_raw.get("whiteouts", ())),
-                    tuple(facts_raw.get("opaque_dirs", ())),
-                    dict(facts_raw.get("symlinks", {})),
-                )
-            results: dict[str, dict[str, list[object]]] = {}
-            missing = []
-            for a in self.all:
-                hit = cached.get((diff_id, a.name, a.version))
-                if isinstance(hit, dict):
-                    results[a.name] = hit
-                else:
-                    missing.append(a)
+            facts, results, missing = self._cached_state(cached, diff_id)
             work.append(_LayerWork(i, desc, diff_id, facts, results, missing))
         return work
+
+    def _cached_state(
+        self, cached: dict[LayerKey, object], diff_id: str
+    ) -> tuple[LayerFacts | None, dict[str, dict[str, list[object]]], list[AnyAnalyser]]:
+        facts_raw = cached.get((diff_id, *LAYERFS))
+        facts = None
+        if isinstance(facts_raw, dict):
+            facts = LayerFacts(
+                tuple(facts_raw.get("whiteouts", ())),
+                tuple(facts_raw.get("opaque_dirs", ())),
+                dict(facts_raw.get("symlinks", {})),
+            )
+        results: dict[str, dict[str, list[object]]] = {}
+        missing = []
+        for a in self.all:
+            hit = cached.get((diff_id, a.name, a.version))
+            if isinstance(hit, dict):
+                results[a.name] = hit
+            else:
+                missing.append(a)
+        return facts, results, missing
+
+    def _refresh(self, item: _LayerWork) -> None:
+        """Take what another index stored for this layer since the plan was made."""
+        assert self.store is not None
+        facts, results, missing = self._cached_state(
+            self.store.layer_results({item.diff_id}), item.diff_id
+        )
+        item.facts = item.facts or facts
+        for name, result in results.items():
+            item.results.setdefault(name, result)
+        item.missing = [a for a in item.missing if a in missing]
 
     def _read(self, source: ImageSource, resolved: ResolvedImage, item: _LayerWork) -> None:
         missing = item.missing
@@ -372,6 +396,14 @@ class Indexer:
             packages=tuple(final),
             red_hat_image=is_red_hat_image(metadata, name),
         )
+
+
+_LAYER_LOCKS = tuple(threading.Lock() for _ in range(256))
+
+
+def _layer_lock(diff_id: str) -> threading.Lock:
+    """A lock per layer (striped: bounded memory; one held at a time, so no deadlock)."""
+    return _LAYER_LOCKS[int(hashlib.sha256(diff_id.encode()).hexdigest()[:8], 16) % 256]
 
 
 def _apply_removals(state: dict[str, list[tuple[int, T]]], facts: LayerFacts) -> None:
