@@ -238,23 +238,27 @@ def _advisory_to_proto(a: Advisory) -> mpb.Advisory:
 
 
 def vulnerability_report_to_proto(report: VulnerabilityReport) -> mpb.VulnerabilityReport:
-    return mpb.VulnerabilityReport(
+    msg = mpb.VulnerabilityReport(
         manifest_digest=report.manifest_digest,
         status=_REPORT_STATUS[report.status],
         os_status=_OS_STATUS[report.os_status],
         distribution=report.distribution,
         release=report.release,
-        findings=[
-            mpb.Finding(
-                package=f.package,
-                version=f.version,
-                ecosystem=f.ecosystem,
-                advisory=_advisory_to_proto(f.advisory),
-            )
-            for f in report.findings
-        ],
         notes=list(report.notes),
     )
+    # Findings are filled in place (a nested message given to a constructor is copied), and
+    # each distinct advisory is built once: packages of one source package share theirs.
+    encoded: dict[Advisory, bytes] = {}
+    for f in report.findings:
+        blob = encoded.get(f.advisory)
+        if blob is None:
+            blob = encoded[f.advisory] = _advisory_to_proto(f.advisory).SerializeToString()
+        out = msg.findings.add()
+        out.package = f.package
+        out.version = f.version
+        out.ecosystem = f.ecosystem
+        out.advisory.MergeFromString(blob)
+    return msg
 
 
 def _advisory_from_proto(msg: mpb.Advisory) -> Advisory:
@@ -301,21 +305,21 @@ def _advisory_from_proto(msg: mpb.Advisory) -> Advisory:
 def vulnerability_report_from_proto(msg: mpb.VulnerabilityReport) -> VulnerabilityReport:
     # an unknown (newer) status must never read as "ok": only OK is OK
     status = _REPORT_STATUS_BACK.get(msg.status, ReportStatus.NO_VULNERABILITY_DATA)
+    decoded: dict[bytes, Advisory] = {}  # advisories shared by several findings read once
+    findings: list[Finding] = []
+    for f in msg.findings:
+        key = f.advisory.SerializeToString()
+        advisory = decoded.get(key)
+        if advisory is None:
+            advisory = decoded[key] = _advisory_from_proto(f.advisory)
+        findings.append(Finding(f.package, f.version, f.ecosystem, advisory))
     return VulnerabilityReport(
         manifest_digest=msg.manifest_digest,
         status=status,
         os_status=_OS_STATUS_BACK.get(msg.os_status, OsStatus.OK),
         distribution=msg.distribution,
         release=msg.release,
-        findings=tuple(
-            Finding(
-                package=f.package,
-                version=f.version,
-                ecosystem=f.ecosystem,
-                advisory=_advisory_from_proto(f.advisory),
-            )
-            for f in msg.findings
-        ),
+        findings=tuple(findings),
         notes=tuple(msg.notes),
     )
 
