@@ -138,6 +138,15 @@ class ServedCentral:
         assert r.status_code == 200, r.text
         return r.json()
 
+    def post(self, path: str, body: Any, token: str | None = None) -> Any:
+        if token is None:
+            auth = "Basic " + base64.b64encode(f"admin:{self.password}".encode()).decode()
+        else:
+            auth = f"Bearer {token}"
+        r = httpx.post(self.url + path, json=body, headers={"Authorization": auth}, timeout=30)
+        assert r.status_code == 200, r.text
+        return r.json()
+
     def start(self) -> None:
         self.thread.start()
         if not self.ready.wait(120):
@@ -390,3 +399,59 @@ def test_logout_ends_the_session_server_side(page: Any, served: ServedCentral) -
     page.goto("/main/dashboard")
     assert page.url.endswith("/login")
     shot(page, "logged-out")
+
+
+def test_request_and_approve_a_deferral(page: Any, served: ServedCentral) -> None:
+    assert served.seeded is not None
+    mine = served.seeded.known_cve
+    login(page, served)
+    # the admin asks for a deferral in the portal (a reason is required)...
+    page.goto(f"/main/vulnerabilities/cves/{mine}")
+    page.get_by_role("button", name="Request deferral").click()
+    assert page.locator("#comment-error").is_visible()
+    assert served.api("/v2/vulnerability-exceptions")["exceptions"] == []
+    page.get_by_label("Deferral ends").select_option("30")
+    page.get_by_label("Reason").fill("Not reachable in our build; the fix lands next sprint")
+    page.get_by_role("button", name="Request deferral").click()
+    page.wait_for_url("**/main/vulnerabilities/exceptions")
+    row = page.locator("#exceptions tbody tr", has_text=mine)
+    assert row.locator(".status").inner_text() == "Pending"
+    # ...but may not approve their own request: no button for it
+    assert row.get_by_role("button").count() == 0
+
+    # a requester (API token) asks for another CVE; the admin approves it in the portal
+    other = served.api(
+        f"/v1/cves?query={quote('Severity:CRITICAL', safe=':')}&pagination.limit=1"
+        "&pagination.sortOption.field=Images&pagination.sortOption.reversed=true"
+    )["cves"][0]["cve"]
+    assert other != mine
+    token = served.post(
+        "/v1/apitokens/generate",
+        {"name": "requester", "role": "Vulnerability Management Requester"},
+    )["token"]
+    served.post(
+        "/v2/vulnerability-exceptions/deferral",
+        {
+            "cves": [other],
+            "comment": "vendor says not exploitable here",
+            "exceptionExpiry": {"expiryType": "TIME", "expiresOn": "2099-01-01T00:00:00Z"},
+        },
+        token=token,
+    )
+    image_path = (
+        f"/main/vulnerabilities/images/{served.api(f'/v1/cves/{other}')['images'][0]['id']}"
+    )
+    page.goto(image_path)
+    assert other in page.locator("#image-cves").inner_text()
+    page.goto("/main/vulnerabilities/exceptions")
+    shot(page, "exceptions")
+    with page.expect_navigation():
+        page.get_by_role("button", name=f"Approve the request for {other}").click()
+    assert page.locator("#exceptions tbody tr", has_text=other).count() == 0  # not pending
+    (approved,) = served.api("/v2/vulnerability-exceptions?status=APPROVED")["exceptions"]
+    assert approved["cves"] == [other] and approved["approvers"][0]["name"] == "admin"
+    # the deferred CVE leaves the CVE list and the image's findings
+    q = quote(f'CVE:"{other}"', safe=":")
+    assert served.api(f"/v1/cves?query={q}")["totalCount"] == 0
+    page.goto(image_path)
+    assert other not in page.locator("#image-cves").inner_text()

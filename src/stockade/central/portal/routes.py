@@ -9,6 +9,7 @@ syntax and numbers are those of the API. Every form carries the session's CSRF t
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Coroutine, Mapping
@@ -27,6 +28,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.types import Message
 
 from stockade.central.api import alerts as alerts_api
+from stockade.central.api import exceptions as exceptions_api
 from stockade.central.api import images as images_api
 from stockade.central.api import policies as policies_api
 from stockade.central.api import vulnerabilities as vulns_api
@@ -34,7 +36,7 @@ from stockade.central.api.deps import client_source, require
 from stockade.central.auth.identity import Credentials, Identity
 from stockade.central.auth.model import ADMIN_ROLE, Access, RoleSet
 from stockade.central.auth.providers import ADMIN_USER
-from stockade.central.errors import BadRequest, CentralError, Conflict, Forbidden
+from stockade.central.errors import BadRequest, CentralError, Conflict, Forbidden, NotFound
 from stockade.central.portal.charts import bar_rows
 from stockade.central.portal.security import PortalHeadersMiddleware, csrf_ok
 from stockade.central.portal.sessions import (
@@ -696,13 +698,103 @@ async def cve_list(request: Request) -> Response:
     )
 
 
+DEFERRAL_EXPIRIES = {
+    "30": "30 days",
+    "90": "90 days",
+    "ALL_CVE_FIXABLE": "Until every listed CVE is fixable",
+    "ANY_CVE_FIXABLE": "Until any listed CVE is fixable",
+}
+
+
+async def _cve_page(
+    request: Request,
+    v: Viewer,
+    cve_id: str,
+    form: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    sub = api_request(request, {"pagination.limit": "500"})
+    cve = await vulns_api.get_cve(cve_id, sub, _central(request), v.identity)
+    return render(
+        request,
+        "cve.html",
+        v,
+        status=400 if errors else 200,
+        cve=cve,
+        can_request=v.can(exceptions_api.REQUESTS, True),
+        expiries=DEFERRAL_EXPIRIES,
+        form=form or {"expiry": "30", "comment": ""},
+        errors=errors or {},
+    )
+
+
 @router.get("/main/vulnerabilities/cves/{cve_id}")
 async def cve_detail(cve_id: str, request: Request) -> Response:
     v = await viewer(request)
     await need(v, "Image")
-    sub = api_request(request, {"pagination.limit": "500"})
-    cve = await vulns_api.get_cve(cve_id, sub, _central(request), v.identity)
-    return render(request, "cve.html", v, cve=cve)
+    return await _cve_page(request, v, cve_id)
+
+
+@router.post("/main/vulnerabilities/cves/{cve_id}/defer")
+async def defer_cve(cve_id: str, request: Request) -> Response:
+    """Request a deferral of one CVE in every image (the approver decides)."""
+    v = await viewer(request)
+    form = await checked_form(request, v)
+    await need(v, "Image")
+    await need(v, exceptions_api.REQUESTS, write=True)
+    values = {"comment": form_str(form, "comment"), "expiry": form_str(form, "expiry")}
+    errors: dict[str, str] = {}
+    if not values["comment"]:
+        errors["comment"] = "Say why the CVE can wait; approvers read this."
+    if values["expiry"] not in DEFERRAL_EXPIRIES:
+        errors["expiry"] = "Choose when the deferral ends."
+    if errors:
+        return await _cve_page(request, v, cve_id, values, errors)
+    expiry = values["expiry"]
+    if expiry.isdigit():
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(days=int(expiry))
+        body_expiry = exceptions_api.ExpiryBody(expiryType="TIME", expiresOn=until)
+    else:
+        body_expiry = exceptions_api.ExpiryBody(expiryType=expiry)  # type: ignore[arg-type]
+    body = exceptions_api.DeferralBody(
+        cves=[cve_id], comment=values["comment"], exceptionExpiry=body_expiry
+    )
+    await exceptions_api.request_deferral(body, _central(request), v.identity)
+    return RedirectResponse("/main/vulnerabilities/exceptions", status_code=303)
+
+
+EXCEPTION_STATUSES = ("PENDING", "APPROVED", "DENIED", "CANCELED")
+
+
+@router.get("/main/vulnerabilities/exceptions")
+async def exception_list(request: Request) -> Response:
+    v = await viewer(request)
+    await exceptions_api.requester_or_approver(v.identity)
+    status = request.query_params.get("status", "PENDING")
+    status = status if status in EXCEPTION_STATUSES else ""
+    found = await _central(request).exceptions.list(status or None)
+    return render(
+        request,
+        "exceptions.html",
+        v,
+        exceptions=found,
+        status_filter=status,
+        statuses=EXCEPTION_STATUSES,
+        can_approve=v.can(exceptions_api.APPROVALS, True),
+    )
+
+
+@router.post("/main/vulnerabilities/exceptions/{exception_id}/{decision}")
+async def decide_exception(exception_id: str, decision: str, request: Request) -> Response:
+    v = await viewer(request)
+    form = await checked_form(request, v)
+    if decision not in ("approve", "deny"):
+        raise NotFound(f"no such action {decision!r}")
+    await need(v, exceptions_api.APPROVALS, write=True)
+    handler = exceptions_api.approve if decision == "approve" else exceptions_api.deny
+    body = exceptions_api.DecisionBody(comment=form_str(form, "comment"))
+    await handler(exception_id, _central(request), body, v.identity)
+    return RedirectResponse("/main/vulnerabilities/exceptions", status_code=303)
 
 
 @router.get("/main/vulnerabilities/images")
