@@ -144,7 +144,8 @@ async def start_server(
     register(server)
     if health_servicer is None:
         health_servicer = health.aio.HealthServicer()
-        await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        for service in ("", f"stockade.scanner.v1.{name}"):
+            await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     try:
         if tls is None:

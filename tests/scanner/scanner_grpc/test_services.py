@@ -132,6 +132,10 @@ async def test_client_with_another_organizational_unit_is_refused(
                 ipb.CreateIndexReportRequest(image=f"oci:{layout}:test"), timeout=5
             )
         assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        health = await health_pb2_grpc.HealthStub(ch).Check(
+            health_pb2.HealthCheckRequest(service="stockade.scanner.v1.IndexerService"), timeout=5
+        )
+        assert health.status == health_pb2.HealthCheckResponse.SERVING
     async with channel(loaded_matcher.port, certs.sensor) as ch:
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await mpb_grpc.MatcherServiceStub(ch).GetMetadata(mpb.GetMetadataRequest(), timeout=5)
