@@ -8,6 +8,7 @@ syntax and numbers are those of the API. Every form carries the session's CSRF t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -338,34 +339,40 @@ async def dashboard(request: Request) -> Response:
     v = await viewer(request)
     c = _central(request)
     ctx: dict[str, Any] = {}
+    # the panels' queries are independent: they run at once, each on its own connection
+    panels: dict[str, Coroutine[Any, Any, Any]] = {}
     if v.can("Alert"):
         sub = api_request(request, {"query": ACTIVE_QUERY})
-        by_sev = _counts(await alerts_api.summary_counts(sub, c, v.identity, "UNSET"))
+        panels["severity"] = alerts_api.summary_counts(sub, c, v.identity, "UNSET")
+        panels["category"] = alerts_api.summary_counts(sub, c, v.identity, "CATEGORY")
+    if v.can("Image"):
+        most_common = api_request(
+            request,
+            {
+                "pagination.limit": "5",
+                "pagination.sortOption.field": "Images",
+                "pagination.sortOption.reversed": "true",
+            },
+        )
+        panels["top_images"] = top_critical_fixable_images(c, v.identity, 5)
+        panels["common"] = vulns_api.list_cves(most_common, c, v.identity)
+        panels["vuln_data"] = images_api.vulnerability_data(c)
+    done = dict(zip(panels, await asyncio.gather(*panels.values()), strict=True))
+    if "severity" in done:
+        by_sev = _counts(done["severity"])
         ctx["severity_bars"] = bar_rows([(s.removesuffix("_SEVERITY"), by_sev[s]) for s in by_sev])
         ctx["severity_total"] = sum(by_sev.values())
-        cats = await alerts_api.summary_counts(sub, c, v.identity, "CATEGORY")
+        groups = done["category"]["groups"]
         ctx["category_bars"] = bar_rows(
             sorted(
-                ((g["group"], sum(int(x["count"]) for x in g["counts"])) for g in cats["groups"]),
+                ((g["group"], sum(int(x["count"]) for x in g["counts"])) for g in groups),
                 key=lambda kv: (-kv[1], kv[0]),
             )[:10]
         )
-    if v.can("Image"):
-        ctx["top_images"] = await top_critical_fixable_images(c, v.identity, 5)
-        common = await vulns_api.list_cves(
-            api_request(
-                request,
-                {
-                    "pagination.limit": "5",
-                    "pagination.sortOption.field": "Images",
-                    "pagination.sortOption.reversed": "true",
-                },
-            ),
-            c,
-            v.identity,
-        )
-        ctx["common_cves"] = common["cves"]
-        ctx["vuln_data"] = await images_api.vulnerability_data(c)
+    if "common" in done:
+        ctx["top_images"] = done["top_images"]
+        ctx["common_cves"] = done["common"]["cves"]
+        ctx["vuln_data"] = done["vuln_data"]
     return render(request, "dashboard.html", v, active_query=ACTIVE_QUERY, **ctx)
 
 
