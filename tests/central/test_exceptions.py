@@ -180,3 +180,31 @@ async def test_bad_requests_are_named(central) -> None:
         json={"cves": ["CVE-1"], "comment": "x"},
     )
     assert r.status_code == 403
+
+
+async def test_cancel_withdraws_and_brings_findings_back(central) -> None:
+    await central.central.images.save_scan(
+        Image(
+            name=ImageName.parse("quay.io/acme/web:1.0"),
+            id=DIGEST,
+            components=(LOG4J,),
+            scanned=dt.datetime.now(dt.UTC),
+        )
+    )
+    requester = await central.token_for("Vulnerability Management Requester", "alice")
+    approver = await central.token_for("Vulnerability Management Approver", "bob")
+    r = await central.as_token(
+        requester,
+        "POST",
+        "/v2/vulnerability-exceptions/false-positive",
+        json={"cves": ["CVE-2021-44228"], "comment": "unreachable"},
+    )
+    exc_id = r.json()["exception"]["id"]
+    r = await central.as_token(approver, "POST", f"/v2/vulnerability-exceptions/{exc_id}/approve")
+    assert r.status_code == 200
+    assert await cves(central) == ["CVE-2021-45046"]
+    r = await central.as_token(requester, "POST", f"/v2/vulnerability-exceptions/{exc_id}/cancel")
+    assert r.status_code == 200 and r.json()["exception"]["status"] == "CANCELED"
+    assert await cves(central) == ["CVE-2021-44228", "CVE-2021-45046"]
+    r = await central.as_token(approver, "POST", f"/v2/vulnerability-exceptions/{exc_id}/other")
+    assert r.status_code == 400

@@ -240,7 +240,12 @@ class ScanService:
             raise ScanFailed(reason) from exc
         indexed = time.perf_counter()
         SCAN_PHASE.labels("index").observe(indexed - started)
-        vulns = await asyncio.to_thread(self.backend.match, report)
+        try:
+            vulns = await asyncio.to_thread(self.backend.match, report)
+        except StockadeError as exc:  # a Matcher run apart may be unreachable
+            reason = f"matching failed: {exc.message}"
+            await c.images.record_failure(ImageName.parse(reference), reason)
+            raise ScanFailed(reason) from exc
         image = to_image(reference, report, vulns)
         matched = time.perf_counter()
         SCAN_PHASE.labels("match").observe(matched - indexed)

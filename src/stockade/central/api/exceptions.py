@@ -113,38 +113,23 @@ async def request_false_positive(
     return {"exception": exc}
 
 
-@router.post(BASE + "/{exception_id}/approve", summary="Approve a pending exception")
-async def approve(
-    exception_id: str,
-    c: CentralDep,
-    body: DecisionBody | None = None,
-    ident: Identity = writer(APPROVALS),
-) -> dict[str, Any]:
-    comment = body.comment if body else ""
-    return {
-        "exception": await c.exceptions.decide(
-            exception_id, approve=True, approver=ident.principal, comment=comment
-        )
-    }
-
-
-@router.post(BASE + "/{exception_id}/deny", summary="Deny a pending exception")
-async def deny(
-    exception_id: str,
-    c: CentralDep,
-    body: DecisionBody | None = None,
-    ident: Identity = writer(APPROVALS),
-) -> dict[str, Any]:
-    comment = body.comment if body else ""
-    return {
-        "exception": await c.exceptions.decide(
-            exception_id, approve=False, approver=ident.principal, comment=comment
-        )
-    }
-
-
 @router.post(BASE + "/{exception_id}/cancel", summary="Withdraw an exception")
 async def cancel(
     exception_id: str, c: CentralDep, ident: Identity = writer(REQUESTS)
 ) -> dict[str, Any]:
     return {"exception": await c.exceptions.cancel(exception_id, ident.principal)}
+
+
+@router.post(BASE + "/{exception_id}/{decision}", summary="Approve or deny a pending exception")
+async def decide(
+    exception_id: str,
+    decision: Literal["approve", "deny"],
+    c: CentralDep,
+    body: DecisionBody | None = None,
+    ident: Identity = writer(APPROVALS),
+) -> dict[str, Any]:
+    comment = body.comment if body else ""
+    exc = await c.exceptions.decide(
+        exception_id, approve=decision == "approve", approver=ident.principal, comment=comment
+    )
+    return {"exception": exc}
