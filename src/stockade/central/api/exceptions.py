@@ -13,6 +13,7 @@ from stockade.central.api.deps import CentralDep, IdentityDep, writer
 from stockade.central.auth.identity import Identity
 from stockade.central.auth.model import Access
 from stockade.central.errors import BadRequest, Forbidden
+from stockade.central.runtime import Central
 from stockade.central.store.exceptions import ANY, ImageScope
 
 router = APIRouter(tags=["Vulnerability exceptions"])
@@ -133,3 +134,16 @@ async def decide(
         exception_id, approve=decision == "approve", approver=ident.principal, comment=comment
     )
     return {"exception": exc}
+
+
+async def approve(
+    exception_id: str, c: Central, body: DecisionBody | None, ident: Identity
+) -> dict[str, Any]:
+    """In-process callers (the portal) approve through the same path as the API."""
+    return await decide(exception_id, "approve", c, body, ident)
+
+
+async def deny(
+    exception_id: str, c: Central, body: DecisionBody | None, ident: Identity
+) -> dict[str, Any]:
+    return await decide(exception_id, "deny", c, body, ident)
