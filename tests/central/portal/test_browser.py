@@ -391,6 +391,9 @@ def test_vulnerability_pages_and_scan_form(page: Any, served: ServedCentral) -> 
 
 def test_logout_ends_the_session_server_side(page: Any, served: ServedCentral) -> None:
     login(page, served)
+    page.get_by_role("link", name="System").click()
+    assert page.locator("#central-version").inner_text() == served.api("/v1/metadata")["version"]
+    shot(page, "system")
     saved = page.context.cookies()
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url("**/login")

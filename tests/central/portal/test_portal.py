@@ -221,3 +221,25 @@ async def test_policy_filters_export_and_import(central) -> None:
         files={"file": ("p.json", json.dumps(upload).encode(), "application/json")},
     )
     assert r.status_code == 403
+
+
+async def test_toggle_policy_is_audited_as_the_session_and_shown_on_system_page(central) -> None:
+    b = await logged_in(central)
+    found = await central.admin("GET", '/v1/policies?query=Policy:"Latest tag"')
+    pid = found.json()["policies"][0]["id"]
+    token = await b.csrf("/main/policies")
+    r = await b.post(f"/main/policies/{pid}/toggle", {"csrf_token": token, "disabled": "true"})
+    assert r.status_code == 303
+    assert (await central.admin("GET", f"/v1/policies/{pid}")).json()["disabled"] is True
+    events = (await central.admin("GET", "/v1/auditlog")).json()["events"]
+    toggle = next(e for e in events if e["path"] == f"/main/policies/{pid}/toggle")
+    assert (toggle["principal"], toggle["authMethod"], toggle["status"]) == (
+        "admin",
+        "session",
+        303,
+    )
+    page = await b.get("/main/system")
+    assert page.status_code == 200
+    assert f"POST /main/policies/{pid}/toggle" in page.text
+    version = (await central.admin("GET", "/v1/metadata")).json()["version"]
+    assert f'<dd id="central-version">{version}</dd>' in page.text

@@ -29,9 +29,11 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.types import Message
 
 from stockade.central.api import alerts as alerts_api
+from stockade.central.api import audit as audit_api
 from stockade.central.api import exceptions as exceptions_api
 from stockade.central.api import images as images_api
 from stockade.central.api import policies as policies_api
+from stockade.central.api import system as system_api
 from stockade.central.api import vulnerabilities as vulns_api
 from stockade.central.api.deps import client_source, require
 from stockade.central.auth.identity import Credentials, Identity
@@ -875,6 +877,23 @@ async def scan(request: Request) -> Response:
     return RedirectResponse(
         f"/main/vulnerabilities/images/{quote(str(result['id']), safe=':')}", status_code=303
     )
+
+
+# ---- system ---------------------------------------------------------------------------------
+
+
+@router.get("/main/system")
+async def system(request: Request) -> Response:
+    """Versions, vulnerability data per source, and the audit log (which names the portal's
+    form posts as ``session``)."""
+    v = await viewer(request)
+    await need(v, "Administration")
+    c = _central(request)
+    meta, events = await asyncio.gather(
+        system_api.metadata(c), audit_api.audit_log(c, limit=100, offset=0)
+    )
+    data = await images_api.vulnerability_data(c) if v.can("Image") else None
+    return render(request, "system.html", v, meta=meta, vuln_data=data, events=events["events"])
 
 
 # ---- helpers --------------------------------------------------------------------------------
