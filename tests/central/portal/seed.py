@@ -30,7 +30,7 @@ CVSS = {Severity.CRITICAL: 9.8, Severity.IMPORTANT: 7.5, Severity.MODERATE: 5.3,
 class Seeded:
     images: dict[str, str]  # digest -> name
     deployments: dict[str, str]  # "cluster/ns/name" -> id
-    known_cve: str  # a critical, fixable, KEV CVE present in several images
+    known_cve: str  # a critical, known-exploited CVE with no fix, present in several images
 
 
 def _cves(rng: random.Random, n: int) -> list[Vulnerability]:
