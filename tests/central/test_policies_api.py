@@ -168,3 +168,22 @@ spec:
     assert "Privileged Container" not in calm
     r = await central.admin("POST", "/v1/detect/deploy/yaml", json={"yaml": "a: [1"})
     assert r.status_code == 400
+
+
+async def test_stage_and_category_match_any_element(central) -> None:
+    await central.admin(
+        "POST",
+        "/v1/policies",
+        json={
+            **CUSTOM,
+            "name": "Two stages two categories",
+            "categories": ["Zeta", "Custom"],
+            "lifecycleStages": ["BUILD", "DEPLOY"],
+        },
+    )
+    r = await central.admin(
+        "GET", "/v1/policies?query=Lifecycle%20Stage:DEPLOY%2BCategory:Custom%2BDefault:false"
+    )
+    assert {p["name"] for p in r.json()["policies"]} == {"Two stages two categories"}
+    r = await central.admin("GET", "/v1/policies?query=Category:zet%2BDefault:false")
+    assert {p["name"] for p in r.json()["policies"]} == {"Two stages two categories"}

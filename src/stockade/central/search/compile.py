@@ -107,7 +107,9 @@ def _value_condition(f: SearchField, v: Value, p: Params) -> sql.Composable:
             ]
             cond = sql.SQL("{} = ANY({})").format(col, p.add(allowed))
         elif v.op in (Op.EXACT, Op.EQ):
-            cond = sql.SQL("upper({}) = {}").format(col, p.add(upper))
+            # enum columns hold the canonical upper-case names: a plain equality keeps the
+            # planner's statistics and indexes usable
+            cond = sql.SQL("{} = {}").format(col, p.add(upper))
         elif v.op is Op.REGEX:
             cond = sql.SQL("{} ~* {}").format(col, p.add(v.text))
         else:

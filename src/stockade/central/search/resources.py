@@ -75,15 +75,26 @@ POLICIES = SearchResource(
     fields=(
         SearchField("Policy", S("p.name")),
         SearchField("Policy ID", S("p.id")),
-        SearchField("Category", S("array_to_string(p.categories, ',')"), sortable=False),
+        SearchField(
+            "Category",
+            S("pc.v"),
+            sortable=False,
+            via=S("SELECT 1 FROM unnest(p.categories) AS pc(v) WHERE TRUE"),
+        ),
         SearchField(
             "Severity",
             S("p.severity"),
             Kind.ENUM,
             enum_values=("LOW_SEVERITY", "MEDIUM_SEVERITY", "HIGH_SEVERITY", "CRITICAL_SEVERITY"),
         ),
+        # one match per element: "Lifecycle Stage:DEPLOY" finds BUILD+DEPLOY policies too
         SearchField(
-            "Lifecycle Stage", S("array_to_string(p.lifecycle_stages, ',')"), sortable=False
+            "Lifecycle Stage",
+            S("ps.v"),
+            Kind.ENUM,
+            sortable=False,
+            enum_values=("BUILD", "DEPLOY", "RUNTIME"),
+            via=S("SELECT 1 FROM unnest(p.lifecycle_stages) AS ps(v) WHERE TRUE"),
         ),
         SearchField("Enforcement", S("p.enforced"), Kind.BOOLEAN),
         SearchField("Disabled", S("p.disabled"), Kind.BOOLEAN),
@@ -109,7 +120,12 @@ ALERTS = SearchResource(
             Kind.ENUM,
             enum_values=("LOW_SEVERITY", "MEDIUM_SEVERITY", "HIGH_SEVERITY", "CRITICAL_SEVERITY"),
         ),
-        SearchField("Category", S("array_to_string(a.categories, ',')"), sortable=False),
+        SearchField(
+            "Category",
+            S("ac.v"),
+            sortable=False,
+            via=S("SELECT 1 FROM unnest(a.categories) AS ac(v) WHERE TRUE"),
+        ),
         SearchField(
             "Lifecycle Stage",
             S("a.lifecycle_stage"),
