@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 class GoAnalyser(PerFile):
     name = "go"
-    version = "1"
+    version = "2"  # 2: pre-1.18 32-bit layout read, replaced modules kept
     patterns: tuple[str, ...] = ()
     # binaries are handed over only when they contain this (checked while streaming)
     binary_markers = (gobinary.MAGIC,)

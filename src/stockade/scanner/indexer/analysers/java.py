@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 class JavaAnalyser(PerFile):
     name = "java"
-    version = "1"
+    version = "2"  # 2: a damaged nested jar is skipped, its siblings still reported
     patterns = (r"(?:.+/)?[^/]+\.(?:jar|war|ear|jpi|hpi|par|sar|nar|kar)",)
 
     def parse(self, path: str, data: bytes) -> list[Package]:
