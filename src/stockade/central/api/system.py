@@ -16,9 +16,13 @@ from stockade.central.errors import DatabaseUnavailable
 router = APIRouter(tags=["System"])
 
 
-@router.get("/v1/ping", summary="Liveness: Central's process answers")
-async def ping() -> dict[str, str]:
-    return {"status": "ok"}
+_PONG = b'{"status":"ok"}'
+
+
+@router.get("/v1/ping", summary="Liveness: Central's process answers", response_model=None)
+async def ping() -> Response:
+    # probed constantly: a prebuilt body, no per-request serialisation
+    return Response(_PONG, media_type="application/json")
 
 
 @router.get("/readyz", summary="Readiness: Central DB answers", responses={503: {}})
