@@ -227,6 +227,8 @@ def main() -> None:
                 p.kill()
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            # the Scanner DB Central creates beside its own
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}_scanner" WITH (FORCE)')
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -109,6 +109,8 @@ async def main(count: int, receiver_ms: float) -> None:
         await receiver.stop()
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            # the Scanner DB Central creates beside its own
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}_scanner" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -165,6 +165,8 @@ def main() -> None:
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            # the Scanner DB Central creates beside its own
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}_scanner" WITH (FORCE)')
 
 
 if __name__ == "__main__":
