@@ -175,6 +175,7 @@ def served(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         server.stop()
         with psycopg.connect(pg_admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}_scanner" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
