@@ -17,7 +17,6 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -285,10 +284,6 @@ class ScanService:
         violations = await asyncio.to_thread(compiled.evaluate_image, stored)
         recorded = await c.alerts.record_image(stored.name.full_name, violations)
         await c.notifications.notify_alerts(recorded.created)  # queued; never waits
-
-
-def registry_options(insecure: Mapping[str, bool] | None = None) -> RegistryOptions:
-    return RegistryOptions(insecure=frozenset(h for h, ok in (insecure or {}).items() if ok))
 
 
 def changed(runs: list[UpdateRun]) -> bool:

@@ -16,7 +16,13 @@ from stockade.central.errors import NotFound
 from stockade.central.search import execute
 from stockade.central.search.compile import Pagination
 from stockade.central.search.query import Op, Term, Value
-from stockade.central.search.resources import COMPONENTS, FINDINGS, IMAGES, SEVERITY_ORDER
+from stockade.central.search.resources import (
+    COMPONENTS,
+    DEPLOYMENTS,
+    FINDINGS,
+    IMAGES,
+    SEVERITY_ORDER,
+)
 from stockade.model.image import image_to_json
 
 router = APIRouter(tags=["Vulnerability management"])
@@ -203,8 +209,6 @@ async def get_cve(
 async def _visible_deployments(c: Any, ident: Identity, ids: list[str]) -> set[str]:
     if not ids:
         return set()
-    from stockade.central.search.resources import DEPLOYMENTS  # noqa: PLC0415
-
     terms = [Term("Deployment ID", tuple(Value(Op.EXACT, i) for i in ids))]
     page = await execute.search_page(
         c.db,

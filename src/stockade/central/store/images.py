@@ -55,23 +55,15 @@ class ImageStore:
         fixable = {v.cve for _, v in findings if v.fixed_by}
         top = max((v.cvss for _, v in findings), default=0.0)
         async with self.db.connection() as conn:
+            # first seen per (component name/version, CVE), so reordered components keep it
             cur = await conn.execute(
-                "SELECT component_idx, cve_id, first_seen_image FROM image_cves"
-                " WHERE image_id = %s",
+                "SELECT c.name, c.version, f.cve_id, f.first_seen_image FROM image_cves f"
+                " JOIN image_components c ON c.image_id = f.image_id AND c.idx = f.component_idx"
+                " WHERE f.image_id = %s",
                 (key,),
             )
-            # first seen per (component name/version, CVE), so reordered components keep it
-            old_components = {
-                r["idx"]: (r["name"], r["version"])
-                for r in await (
-                    await conn.execute(
-                        "SELECT idx, name, version FROM image_components WHERE image_id = %s",
-                        (key,),
-                    )
-                ).fetchall()
-            }
             first_seen = {
-                (old_components.get(r["component_idx"]), r["cve_id"]): r["first_seen_image"]
+                ((r["name"], r["version"]), r["cve_id"]): r["first_seen_image"]
                 for r in await cur.fetchall()
             }
             await conn.execute(
