@@ -63,11 +63,29 @@ async def test_retention_prunes_only_what_has_aged_out(central, seed_inventory) 
     assert await central.central.maintenance.run_once() is not None
 
 
-async def test_recent_data_is_kept(central) -> None:
-    counts = await prune(central.central.db, Retention(resolved_alerts_days=0))
-    assert set(counts) == {
-        "resolved_alerts",
-        "deleted_deployment_alerts",
-        "unused_images",
-        "orphaned_cves",
+async def test_recent_data_is_kept(central, seed_inventory) -> None:
+    ids = seed_inventory(central.db_url, {"c": {"namespaces": {"n": {"deployments": ["a"]}}}})
+    ref = DeploymentRef(ids["c/n/a"], "a", "n", ids["c"], "c")
+    latest = next(p for p in await central.central.policies.all() if p.name == "Latest tag")
+    await central.central.alerts.record_deployment(
+        ref, LifecycleStage.DEPLOY, [Violation(latest, ("x",))]
+    )
+    await central.central.alerts.record_deployment(ref, LifecycleStage.DEPLOY, [])  # resolved now
+    await central.central.images.save_scan(
+        Image(
+            name=ImageName.parse("r/unused:1"),
+            id="sha256:" + "3" * 64,
+            components=(Component("z", "1", "dpkg"),),
+            scanned=dt.datetime.now(dt.UTC),
+        )
+    )
+    counts = await prune(central.central.db, Retention())
+    assert counts == {
+        "resolved_alerts": 0,
+        "deleted_deployment_alerts": 0,
+        "unused_images": 0,
+        "orphaned_cves": 0,
     }
+    with psycopg.connect(central.db_url) as conn:
+        assert conn.execute("SELECT state FROM alerts").fetchall() == [("RESOLVED",)]
+        assert conn.execute("SELECT count(*) FROM images").fetchone()[0] == 1
