@@ -40,6 +40,14 @@ class CentralConfig:
     feed_updates: bool = False  # update vulnerability data from upstream feeds
     feed_update_interval_seconds: float = 4 * 3600.0
     rescan_after_seconds: float = 4 * 3600.0  # a scan newer than this is reused
+    # Indexer and Matcher run apart (gRPC, mutual TLS): both endpoints and the client TLS
+    # files; when set, Central keeps no Scanner DB and loads no vulnerability data itself.
+    scanner_indexer_endpoint: str | None = None
+    scanner_matcher_endpoint: str | None = None
+    scanner_tls_ca: Path | None = None
+    scanner_tls_cert: Path | None = None
+    scanner_tls_key: Path | None = None
+    scanner_server_name: str | None = None  # name checked in the services' certificates
     retention_resolved_alerts_days: int = 7
     retention_unused_images_days: int = 7
     retention_deleted_deployment_alerts_days: int = 7
@@ -58,12 +66,21 @@ class CentralConfig:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(CentralConfig) if f.name != "extra"}
+_PATHS = {
+    "data_dir",
+    "secrets_dir",
+    "master_key_file",
+    "vuln_bundle",
+    "scanner_tls_ca",
+    "scanner_tls_cert",
+    "scanner_tls_key",
+}
 
 
 def _coerce(name: str, value: Any) -> Any:
     default: object = _FIELDS[name].default
     kind: type = type(default) if default is not None else str
-    if name in {"data_dir", "secrets_dir", "master_key_file", "vuln_bundle"}:
+    if name in _PATHS:
         return Path(str(value)).expanduser()
     try:
         if kind is bool:
@@ -130,4 +147,37 @@ def load_config(
             raise ConfigError(f"{name} must be more than 0")
     if cfg.notifier_retry_max_seconds < cfg.notifier_retry_base_seconds:
         raise ConfigError("notifier_retry_max_seconds must be at least notifier_retry_base_seconds")
+    _check_remote_scanner(cfg)
     return cfg
+
+
+def _check_remote_scanner(cfg: CentralConfig) -> None:
+    """Indexer and Matcher run apart: both endpoints and all three TLS files, and no
+    vulnerability data of Central's own (the remote Matcher owns it)."""
+    endpoints = (cfg.scanner_indexer_endpoint, cfg.scanner_matcher_endpoint)
+    tls = (cfg.scanner_tls_ca, cfg.scanner_tls_cert, cfg.scanner_tls_key)
+    if not any(endpoints):
+        if any(tls):
+            raise ConfigError(
+                "scanner_tls_* settings need scanner_indexer_endpoint and scanner_matcher_endpoint"
+            )
+        return
+    if not all(endpoints):
+        raise ConfigError("scanner_indexer_endpoint and scanner_matcher_endpoint go together")
+    if not all(tls):
+        raise ConfigError(
+            "a remote Scanner needs scanner_tls_ca, scanner_tls_cert and "
+            "scanner_tls_key (Central's client certificate, OU CENTRAL)"
+        )
+    if cfg.vuln_bundle is not None or cfg.feed_updates:
+        raise ConfigError(
+            "--vuln-bundle and --feed-updates do not apply when the Indexer and Matcher run "
+            "apart (--scanner-matcher-endpoint): the Matcher owns the vulnerability data; give "
+            "it the bundle or the feed updates (stockade scanner matcher --offline-bundle / "
+            "--feed-updates)"
+        )
+    if cfg.scanner_db_url:
+        raise ConfigError(
+            "--scanner-db-url does not apply when the Indexer and Matcher run apart: they "
+            "keep their own database"
+        )

@@ -43,6 +43,24 @@ _OPTIONS: list[tuple[str, dict[str, Any]]] = [
         "--feed-updates/--no-feed-updates",
         {"default": None, "help": "update vulnerability data from upstream feeds (needs network)"},
     ),
+    ("--scanner-indexer-endpoint", {"help": "Indexer run apart (host:port, gRPC mutual TLS)"}),
+    ("--scanner-matcher-endpoint", {"help": "Matcher run apart (host:port, gRPC mutual TLS)"}),
+    (
+        "--scanner-tls-ca",
+        {
+            "type": click.Path(path_type=Path),
+            "help": "CA the Scanner services' certificates chain to",
+        },
+    ),
+    (
+        "--scanner-tls-cert",
+        {"type": click.Path(path_type=Path), "help": "Central's client certificate (OU CENTRAL)"},
+    ),
+    ("--scanner-tls-key", {"type": click.Path(path_type=Path), "help": "its private key"}),
+    (
+        "--scanner-server-name",
+        {"help": "name to check in the Scanner services' certificates (default: the host)"},
+    ),
     ("--log-level", {"help": "debug, info, warning, error"}),
     ("--log-json/--no-log-json", {"default": None, "help": "one JSON object per log line"}),
 ]
