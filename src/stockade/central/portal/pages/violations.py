@@ -1,0 +1,78 @@
+"""Violations: the list with query syntax and filters, an alert's detail, resolve."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+
+from stockade.central.api import alerts as alerts_api
+from stockade.central.portal.common import (
+    ALERT_SEVERITIES,
+    STAGES,
+    PortalRoute,
+    central_of,
+    checked_form,
+    join_query,
+    list_page,
+    need,
+    render,
+    viewer,
+)
+
+router = APIRouter(route_class=PortalRoute, include_in_schema=False)
+
+
+@router.get("/main/violations")
+async def violations(request: Request) -> Response:
+    v = await viewer(request)
+    await need(v, "Alert")
+    q = request.query_params
+    filters = {
+        "query": q.get("query", "").strip(),
+        "severity": q.get("severity", ""),
+        "state": q.get("state", "ACTIVE"),  # an explicit empty state means any
+        "stage": q.get("stage", ""),
+    }
+    query = join_query(
+        filters["query"],
+        f"Severity:{filters['severity']}" if filters["severity"] in ALERT_SEVERITIES else "",
+        f"Violation State:{filters['state']}"
+        if filters["state"] in ("ACTIVE", "ATTEMPTED", "RESOLVED")
+        else "",
+        f"Lifecycle Stage:{filters['stage']}" if filters["stage"] in STAGES else "",
+    )
+    params = {
+        "query": query,
+        "pagination.sortOption.field": "Violation Time",
+        "pagination.sortOption.reversed": "true",
+    }
+    return await list_page(
+        request,
+        v,
+        alerts_api.list_alerts,
+        "alerts",
+        "violations.html",
+        params,
+        filters=filters,
+        severities=ALERT_SEVERITIES,
+        stages=STAGES,
+    )
+
+
+@router.get("/main/violations/{alert_id}")
+async def violation(alert_id: str, request: Request) -> Response:
+    v = await viewer(request)
+    await need(v, "Alert")
+    alert = await alerts_api.get_alert(alert_id, request, central_of(request), v.identity)
+    return render(request, "violation.html", v, alert=alert, can_resolve=v.can("Alert", True))
+
+
+@router.post("/main/violations/{alert_id}/resolve")
+async def resolve_violation(alert_id: str, request: Request) -> Response:
+    v = await viewer(request)
+    await checked_form(request, v)
+    await need(v, "Alert", write=True)
+    await alerts_api.resolve_alert(alert_id, request, central_of(request), None, v.identity)
+    return RedirectResponse(f"/main/violations/{quote(alert_id)}", status_code=303)
