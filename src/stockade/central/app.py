@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from stockade import __version__
 from stockade.central.api import (
     access,
+    alert_trends,
     alerts,
     apitokens,
     audit,
@@ -85,6 +86,7 @@ def create_app(central: Central) -> FastAPI:
         policies,
         detect,
         alerts,
+        alert_trends,
         notifiers,
         vulnerabilities,
         exceptions,
