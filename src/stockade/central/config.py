@@ -48,6 +48,7 @@ class CentralConfig:
     scanner_tls_cert: Path | None = None
     scanner_tls_key: Path | None = None
     scanner_server_name: str | None = None  # name checked in the services' certificates
+    scanner_data_check_seconds: float = 300.0  # how often to ask a remote Matcher's data
     retention_resolved_alerts_days: int = 7
     retention_unused_images_days: int = 7
     retention_deleted_deployment_alerts_days: int = 7

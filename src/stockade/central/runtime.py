@@ -33,10 +33,13 @@ from stockade.central.maintenance import Maintenance, Retention
 from stockade.central.notifiers import NotificationService, NotifierStore, QueueSettings
 from stockade.central.scanning import (
     LocalScanner,
+    RemoteDataWatcher,
+    ScannerBackend,
     ScanOutcome,
     ScanService,
     VulnDataLoader,
     ensure_scanner_database,
+    remote_scanner,
 )
 from stockade.central.secrets import (
     CentralSecrets,
@@ -56,6 +59,7 @@ from stockade.core.errors import StockadeError
 from stockade.core.redact import redact
 from stockade.model.image import ImageName
 from stockade.scanner.indexer.registry import parse_reference
+from stockade.scanner.remote import RemoteScanner
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +123,7 @@ class Central:
     scanner: ScanService | None = field(default=None, kw_only=True)
     scanner_url: str = field(default="", kw_only=True)
     vuln_data: VulnDataLoader | None = field(default=None, kw_only=True)
+    data_watcher: RemoteDataWatcher | None = field(default=None, kw_only=True)
 
     async def scan(self, image_name: str, *, force: bool = False) -> ScanOutcome:
         """Scan an image by name, reusing a recent good scan unless ``force``."""
@@ -223,25 +228,46 @@ class Central:
         )
         assert url is not None  # given, or the embedded server's
         central_url = url
+        local: LocalScanner | None = None
         try:
-            if cfg.scanner_db_url:
-                central.scanner_url = cfg.scanner_db_url
+            if cfg.scanner_indexer_endpoint:
+                # run apart: no Scanner DB here; the remote Matcher owns the data
+                backend: ScannerBackend = remote_scanner(cfg)
             else:
-                central.scanner_url = await asyncio.to_thread(ensure_scanner_database, central_url)
-            backend = await asyncio.to_thread(LocalScanner, central.scanner_url)
+                if cfg.scanner_db_url:
+                    central.scanner_url = cfg.scanner_db_url
+                else:
+                    central.scanner_url = await asyncio.to_thread(
+                        ensure_scanner_database, central_url
+                    )
+                backend = local = await asyncio.to_thread(LocalScanner, central.scanner_url)
         except Exception:
             await central.stop()
             raise
         central.scanner = ScanService(backend, central)
-        central.vuln_data = VulnDataLoader(
-            backend, cfg.vuln_bundle, cfg.feed_updates, cfg.feed_update_interval_seconds
-        )
-        central.vuln_data.start()
+        if local is not None:
+            central.vuln_data = VulnDataLoader(
+                local,
+                cfg.vuln_bundle,
+                cfg.feed_updates,
+                cfg.feed_update_interval_seconds,
+                service=central.scanner,
+            )
+            central.vuln_data.start()
+        else:
+            central.data_watcher = RemoteDataWatcher(
+                central.scanner, cfg.scanner_data_check_seconds
+            )
+            central.data_watcher.start()
         return central
 
     async def stop(self) -> None:
         if self.vuln_data is not None:
             await self.vuln_data.stop()
+        if self.data_watcher is not None:
+            await self.data_watcher.stop()
+        if self.scanner is not None and isinstance(self.scanner.backend, RemoteScanner):
+            self.scanner.backend.close()
         await self.maintenance.stop()
         await self.notifications.stop()
         await self.db.close()

@@ -5,13 +5,16 @@ In the single-machine mode the Indexer and Matcher run in this process (their bl
 worker threads) on the scanner tables of Central's database. Concurrent scans of one image
 share one run. A failed scan records its reason on the image and stores no partial result.
 
-The scanner sits behind :class:`ScannerBackend`, so the same service works with Indexer and
-Matcher run apart (over gRPC) once they are.
+The scanner sits behind :class:`ScannerBackend`: :class:`LocalScanner` in this process, or
+``RemoteScanner`` (``stockade.scanner.remote``) when the Indexer and Matcher run apart over
+gRPC with mutual TLS (:func:`remote_scanner`). A remote Matcher owns its vulnerability data;
+:class:`RemoteDataWatcher` asks it what it holds and re-matches stored images when that changed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -38,6 +41,7 @@ from stockade.model.image import (
     parse_time,
 )
 from stockade.model.index_report import IndexReport
+from stockade.scanner.grpc_server import TLSFiles
 from stockade.scanner.indexer.engine import Indexer
 from stockade.scanner.indexer.registry import RegistryOptions, parse_reference
 from stockade.scanner.indexer.sources import open_source
@@ -47,8 +51,10 @@ from stockade.scanner.matcher.match import Finding, Matcher, VulnerabilityReport
 from stockade.scanner.matcher.sources import make_updater
 from stockade.scanner.matcher.sources import names as updater_names
 from stockade.scanner.matcher.store import SourceState, UpdateRun, VulnerabilityStore
+from stockade.scanner.remote import RemoteScanner
 
 if TYPE_CHECKING:
+    from stockade.central.config import CentralConfig
     from stockade.central.runtime import Central
 
 logger = logging.getLogger(__name__)
@@ -121,6 +127,32 @@ class LocalScanner:
 
     def data_status(self) -> list[SourceState]:
         return self._vulns.sources()
+
+
+def remote_scanner(cfg: CentralConfig) -> RemoteScanner:
+    """The Indexer and Matcher run apart, as configured (endpoints and client TLS files)."""
+    assert cfg.scanner_indexer_endpoint and cfg.scanner_matcher_endpoint
+    assert cfg.scanner_tls_cert and cfg.scanner_tls_key and cfg.scanner_tls_ca
+    try:
+        tls = TLSFiles.load(cfg.scanner_tls_cert, cfg.scanner_tls_key, cfg.scanner_tls_ca)
+    except StockadeError as exc:
+        raise StartupError(f"remote Scanner: {exc.message}") from exc
+    return RemoteScanner(
+        cfg.scanner_indexer_endpoint,
+        cfg.scanner_matcher_endpoint,
+        tls,
+        server_name=cfg.scanner_server_name,
+    )
+
+
+@dataclass(frozen=True)
+class DataStatus:
+    """What vulnerability data the Matcher holds: LOADED, NO_VULNERABILITY_DATA, or
+    UNREACHABLE (a Matcher run apart did not answer; ``message`` says which)."""
+
+    status: str
+    sources: list[SourceState]
+    message: str = ""
 
 
 def _cve_id(f: Finding) -> str:
@@ -267,15 +299,28 @@ class ScanService:
             rows = [(r["id"], r["name"]) for r in await cur.fetchall()]
         done = 0
         for image_id, name in rows:
-            report = await asyncio.to_thread(self.backend.report, image_id)
-            if report is None:
+            try:
+                report = await asyncio.to_thread(self.backend.report, image_id)
+                if report is None:
+                    continue
+                vulns = await asyncio.to_thread(self.backend.match, report)
+            except StockadeError as exc:  # a Scanner run apart went away: keep what is stored
+                logger.warning("re-match of %s skipped: %s", name, exc.message)
                 continue
-            vulns = await asyncio.to_thread(self.backend.match, report)
             await c.images.save_scan(to_image(name, report, vulns), vulns.notes)
             await self._evaluate(image_id)
             done += 1
         logger.info("images re-matched against new vulnerability data", extra={"images": done})
         return done
+
+    async def data_status(self) -> DataStatus:
+        """The Matcher's data per source (a remote Matcher's from its metadata)."""
+        try:
+            states = await asyncio.to_thread(self.backend.data_status)
+        except StockadeError as exc:
+            return DataStatus("UNREACHABLE", [], exc.message)
+        total = sum(s.record_count for s in states)
+        return DataStatus("LOADED" if total else "NO_VULNERABILITY_DATA", states)
 
     async def _evaluate(self, image_id: str) -> None:
         c = self.central
@@ -347,6 +392,50 @@ class VulnDataLoader:
                 pass
             except StockadeError as exc:
                 logger.warning("vulnerability data loader stopped: %s", exc.message)
+            self._task = None
+
+
+class RemoteDataWatcher:
+    """A Matcher run apart updates its own data; every ``interval_seconds`` Central asks it
+    which sources it holds (name and fingerprint) and re-matches stored images when that
+    changed since the last answer (the first answer is the baseline). An unreachable Matcher
+    is logged and asked again next time."""
+
+    def __init__(self, service: ScanService, interval_seconds: float) -> None:
+        self.service = service
+        self.interval = interval_seconds
+        self._seen: tuple[tuple[str, str], ...] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def check_once(self) -> bool:
+        """True when the data changed and stored images were re-matched."""
+        status = await self.service.data_status()
+        if status.status == "UNREACHABLE":
+            logger.warning("vulnerability data check skipped: %s", status.message)
+            return False
+        seen = tuple(sorted((s.name, s.fingerprint) for s in status.sources))
+        changed_now = self._seen is not None and seen != self._seen
+        self._seen = seen
+        if changed_now:
+            await self.service.rematch_all()
+        return changed_now
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.check_once()
+            except Exception:
+                logger.exception("vulnerability data check failed")
+            await asyncio.sleep(self.interval)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="remote-vulnerability-data")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
             self._task = None
 
 

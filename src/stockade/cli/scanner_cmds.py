@@ -34,6 +34,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "bundle": ("stockade.cli.bundle_cmds", "bundle"),
     "match": ("stockade.cli.bundle_cmds", "match"),
     "matcher": ("stockade.cli.matcher_cmd", "matcher"),
+    "certs": ("stockade.cli.certs_cmd", "certs"),
 }
 
 

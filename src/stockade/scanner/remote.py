@@ -41,6 +41,7 @@ from stockade.scanner.wire import (
 logger = logging.getLogger(__name__)
 
 _LOCAL_PREFIXES = ("oci:", "docker-archive:")
+STATUS_TIMEOUT = 5.0  # seconds a data-status question may take
 
 
 class RemoteScannerError(StockadeError):
@@ -187,7 +188,8 @@ class RemoteScanner:
         return index_report_from_proto(msg)
 
     def data_status(self) -> list[SourceState]:
-        return list(self.metadata().sources)
+        # asked by readiness and status pages: a Matcher that does not answer soon is down
+        return list(self.metadata(timeout=min(self.timeout, STATUS_TIMEOUT)).sources)
 
     # -- more ----------------------------------------------------------------------------------
     def has_report(self, manifest_digest: str) -> bool:
@@ -197,9 +199,11 @@ class RemoteScanner:
         except grpc.RpcError as exc:
             raise _error("Indexer", self.indexer_endpoint, exc) from exc
 
-    def metadata(self) -> MatcherMetadata:
+    def metadata(self, timeout: float | None = None) -> MatcherMetadata:
         try:
-            msg = self._matcher.GetMetadata(mpb.GetMetadataRequest(), timeout=self.timeout)
+            msg = self._matcher.GetMetadata(
+                mpb.GetMetadataRequest(), timeout=timeout or self.timeout
+            )
         except grpc.RpcError as exc:
             raise _error("Matcher", self.matcher_endpoint, exc) from exc
         return MatcherMetadata(

@@ -134,10 +134,11 @@ async def image_sbom(body: ScanBody, c: CentralDep) -> Response:
 async def vulnerability_data(c: CentralDep) -> dict[str, Any]:
     if c.scanner is None:
         return {"sources": [], "status": "NO_SCANNER"}
-    states = await asyncio.to_thread(c.scanner.backend.data_status)
-    total = sum(s.record_count for s in states)
+    data = await c.scanner.data_status()  # a Matcher run apart: from its metadata
+    states = data.sources
     return {
-        "status": "LOADED" if total else "NO_VULNERABILITY_DATA",
+        "status": data.status,
+        **({"message": data.message} if data.message else {}),
         "sources": [
             {
                 "name": s.name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -32,7 +33,13 @@ async def ready(c: CentralDep) -> Response:
             await conn.execute("SELECT 1")
     except DatabaseUnavailable:
         return error_response(503, "Central DB is not reachable right now")
-    return Response('{"status":"ready"}', media_type="application/json")
+    if c.scanner is None:
+        return Response('{"status":"ready"}', media_type="application/json")
+    # The Scanner's state is reported, not required: the API and portal serve without it.
+    # This route is unauthenticated: the state only, not the message naming the endpoint.
+    data = await c.scanner.data_status()
+    body = {"status": "ready", "scanner": {"status": data.status}}
+    return Response(json.dumps(body), media_type="application/json")
 
 
 @router.get("/v1/metadata", summary="Central's version and build")
