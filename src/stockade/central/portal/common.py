@@ -24,9 +24,9 @@ from starlette.types import Message
 
 from stockade.central.api.deps import require
 from stockade.central.auth.identity import Identity
-from stockade.central.auth.model import ADMIN_ROLE, Access, RoleSet
-from stockade.central.auth.providers import ADMIN_USER
+from stockade.central.auth.model import Access
 from stockade.central.errors import BadRequest, CentralError, Forbidden
+from stockade.central.portal.identities import session_identity
 from stockade.central.portal.security import csrf_ok
 from stockade.central.portal.sessions import COOKIE, Session, SessionStore
 from stockade.central.runtime import Central
@@ -95,10 +95,9 @@ async def viewer(request: Request) -> Viewer:
     session = await session_store(request).lookup(token) if token else None
     if session is None:
         raise LoginRequired
-    if session.principal != ADMIN_USER:  # only the admin logs in to the portal today
+    ident = await session_identity(central_of(request), session)
+    if ident is None:
         raise LoginRequired
-    roles = await central_of(request).access.resolve([ADMIN_ROLE])
-    ident = Identity(ADMIN_USER, ADMIN_USER, "session", "portal-session", RoleSet(roles))
     request.state.identity = ident  # the audit log names who posted a form
     return Viewer(ident, session)
 

@@ -12,6 +12,7 @@ from stockade.central.portal.pages import (
     dashboard,
     policies,
     system,
+    token_signin,
     violations,
     vulnerabilities,
 )
@@ -30,5 +31,6 @@ def install(app: FastAPI, central: Central) -> None:
     app.include_router(policies.router)
     app.include_router(vulnerabilities.router)
     app.include_router(system.router)
+    app.include_router(token_signin.router)
     app.mount("/static/portal", StaticFiles(directory=str(HERE / "static")), name="portal-static")
     app.add_middleware(PortalHeadersMiddleware)
