@@ -9,15 +9,20 @@ from fastapi import APIRouter, Query, Request
 from psycopg import sql
 from pydantic import BaseModel
 
-from stockade.central.api.deps import CentralDep, reader, writer
+from stockade.central.api import policies as policies_api
+from stockade.central.api.deps import CentralDep, reader, require, writer
 from stockade.central.api.listing import pagination, query_terms
 from stockade.central.auth.identity import Identity
+from stockade.central.auth.model import Access
 from stockade.central.errors import BadRequest, NotFound
+from stockade.central.runtime import Central
 from stockade.central.search import execute
 from stockade.central.search.resources import ALERTS
 from stockade.central.sqlparams import Params
+from stockade.policy.model import Exclusion, Scope
 
 router = APIRouter(tags=["Alerts"])
+EXCLUDED = "EXCLUDED"  # an alert's resolution when its target was excluded from the policy
 SEVERITIES = ("LOW_SEVERITY", "MEDIUM_SEVERITY", "HIGH_SEVERITY", "CRITICAL_SEVERITY")
 
 
@@ -77,6 +82,7 @@ def alert_json(r: dict[str, Any]) -> dict[str, Any]:
         "time": _ts(r["updated_at"]),
         "firstOccurred": _ts(r["first_occurred"]),
         "resolvedAt": _ts(r["resolved_at"]),
+        **({"resolution": r["resolution"]} if r.get("resolution") else {}),
         **_entity(r),
     }
 
@@ -175,9 +181,40 @@ async def resolve_alert(
     body: ResolveBody | None = None,
     ident: Identity = writer("Alert"),
 ) -> dict[str, Any]:
+    if body is not None and body.whitelist:
+        await exclude_alert(c, ident, alert_id)
+        return {}
     await _visible(c, ident, alert_id)
     await c.alerts.resolve([alert_id])
     return {}
+
+
+def exclusion_for(row: dict[str, Any]) -> Exclusion:
+    """An exclusion of what the alert is about: its deployment (by name, in its namespace)
+    or, for a build-time alert, its image (by full name)."""
+    if row["deployment_id"] is not None:
+        name, ns = row["deployment_name"], row["namespace"]
+        return Exclusion(
+            name=f"{name} in {ns}",
+            deployment_name=name,
+            deployment_scope=Scope(namespace=ns),
+            has_deployment=True,
+        )
+    image = row["image_name"]
+    return Exclusion(name=f"image {image}", image_name=image, has_image=True)
+
+
+async def exclude_alert(c: Central, ident: Identity, alert_id: str) -> Exclusion:
+    """Exclude the alert's deployment or image from its policy and resolve it as EXCLUDED.
+
+    Needs write access to alerts and to policies; the policy changes through the policies
+    API's own code path, so the next evaluation leaves the target alone."""
+    row = await _visible(c, ident, alert_id)
+    await require(policies_api.RESOURCE, Access.READ_WRITE_ACCESS)(ident)
+    exclusion = exclusion_for(row)
+    await policies_api.add_exclusion(row["policy_id"], exclusion, c)
+    await c.alerts.resolve([alert_id], resolution=EXCLUDED)
+    return exclusion
 
 
 class BulkResolveBody(BaseModel):

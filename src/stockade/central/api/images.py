@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from stockade.central.api.deps import CentralDep, reader, writer
 from stockade.central.api.vulnerabilities import image_list_json
 from stockade.central.errors import BadRequest
+from stockade.central.runtime import Central
 from stockade.core.errors import StockadeError
 from stockade.model.image import image_to_json
 from stockade.scanner.indexer.errors import ImageNotFoundError
@@ -118,12 +119,20 @@ async def scan_image(body: ScanBody, c: CentralDep) -> dict[str, Any]:
 )
 async def image_sbom(body: ScanBody, c: CentralDep) -> Response:
     outcome = await c.scan(body.imageName, force=body.force)
-    assert c.scanner is not None
-    report = await asyncio.to_thread(c.scanner.backend.report, outcome.image_id)
+    return Response(
+        await stored_sbom(c, outcome.image_id, body.imageName), media_type="application/json"
+    )
+
+
+async def stored_sbom(c: Central, image_id: str, image_name: str) -> str:
+    """SPDX 2.3 JSON of the index report stored for ``image_id`` (the portal's download)."""
+    if c.scanner is None:
+        raise BadRequest("this Central runs without a scanner, so it keeps no index reports")
+    report = await asyncio.to_thread(c.scanner.backend.report, image_id)
     if report is None:
-        raise BadRequest(f"no index report is stored for {body.imageName}; scan it with force")
-    report = dataclasses.replace(report, image=body.imageName)
-    return Response(await asyncio.to_thread(to_spdx, report), media_type="application/json")
+        raise BadRequest(f"no index report is stored for {image_name}; scan it with force")
+    report = dataclasses.replace(report, image=image_name)
+    return await asyncio.to_thread(to_spdx, report)
 
 
 @router.get(

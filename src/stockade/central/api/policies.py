@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,10 +13,12 @@ from stockade.central.api.deps import CentralDep, reader, writer
 from stockade.central.api.listing import pagination, query_terms
 from stockade.central.auth.identity import Identity
 from stockade.central.errors import BadRequest, CentralError
+from stockade.central.runtime import Central
 from stockade.central.search import execute
 from stockade.central.search.resources import POLICIES
 from stockade.central.store.policies import parse
 from stockade.policy import Policy, policy_to_json
+from stockade.policy.model import Exclusion
 
 router = APIRouter(tags=["Policies"])
 RESOURCE = "WorkflowAdministration"
@@ -91,6 +94,16 @@ async def patch_policy(policy_id: str, body: PatchBody, c: CentralDep) -> dict[s
     if body.disabled:
         await c.alerts.policy_withdrawn(policy_id)
     return {}
+
+
+async def add_exclusion(policy_id: str, exclusion: Exclusion, c: Central) -> Policy:
+    """The policy with ``exclusion`` added (once), validated and stored like an update."""
+    policy = await c.policies.get(policy_id)
+    if exclusion in policy.exclusions:
+        return policy
+    return await c.policies.update(
+        policy_id, replace(policy, exclusions=(*policy.exclusions, exclusion))
+    )
 
 
 @router.delete("/v1/policies/{policy_id}", dependencies=[writer(RESOURCE)])

@@ -252,7 +252,8 @@ class AlertStore:
             raise NotFound(f"alert {alert_id!r} does not exist")
         return dict(row)
 
-    async def resolve(self, alert_ids: list[str]) -> int:
+    async def resolve(self, alert_ids: list[str], resolution: str = "") -> int:
+        """Resolve by a user; ``resolution`` says why (EXCLUDED: the policy now excludes it)."""
         now = _now()
         try:
             keys = [uuid.UUID(a) for a in alert_ids]
@@ -260,8 +261,9 @@ class AlertStore:
             raise BadRequest("alert ids must be UUIDs") from exc
         async with self.db.connection() as conn:
             cur = await conn.execute(
-                "UPDATE alerts SET state = 'RESOLVED', resolved_at = %s, updated_at = %s"
-                " WHERE id = ANY(%s) AND state IN ('ACTIVE', 'ATTEMPTED') RETURNING id",
-                (now, now, keys),
+                "UPDATE alerts SET state = 'RESOLVED', resolved_at = %s, updated_at = %s,"
+                " resolution = %s WHERE id = ANY(%s) AND state IN ('ACTIVE', 'ATTEMPTED')"
+                " RETURNING id",
+                (now, now, resolution, keys),
             )
             return len(await cur.fetchall())

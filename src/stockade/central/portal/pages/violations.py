@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from stockade.central.api import alerts as alerts_api
+from stockade.central.api import policies as policies_api
 from stockade.central.portal.common import (
     ALERT_SEVERITIES,
     STAGES,
@@ -66,7 +67,14 @@ async def violation(alert_id: str, request: Request) -> Response:
     v = await viewer(request)
     await need(v, "Alert")
     alert = await alerts_api.get_alert(alert_id, request, central_of(request), v.identity)
-    return render(request, "violation.html", v, alert=alert, can_resolve=v.can("Alert", True))
+    return render(
+        request,
+        "violation.html",
+        v,
+        alert=alert,
+        can_resolve=v.can("Alert", True),
+        can_exclude=v.can("Alert", True) and v.can(policies_api.RESOURCE, True),
+    )
 
 
 @router.post("/main/violations/{alert_id}/resolve")
@@ -75,4 +83,31 @@ async def resolve_violation(alert_id: str, request: Request) -> Response:
     await checked_form(request, v)
     await need(v, "Alert", write=True)
     await alerts_api.resolve_alert(alert_id, request, central_of(request), None, v.identity)
+    return RedirectResponse(f"/main/violations/{quote(alert_id)}", status_code=303)
+
+
+@router.get("/main/violations/{alert_id}/exclude")
+async def confirm_exclusion(alert_id: str, request: Request) -> Response:
+    """Says exactly what will be excluded from which policy before anything changes."""
+    v = await viewer(request)
+    await need(v, "Alert", write=True)
+    await need(v, policies_api.RESOURCE, write=True)
+    c = central_of(request)
+    alert = await alerts_api.get_alert(alert_id, request, c, v.identity)  # scope checked
+    row = await c.alerts.get_row(alert_id)
+    return render(
+        request,
+        "violation_exclude.html",
+        v,
+        alert=alert,
+        exclusion=alerts_api.exclusion_for(row),
+    )
+
+
+@router.post("/main/violations/{alert_id}/exclude")
+async def exclude_violation(alert_id: str, request: Request) -> Response:
+    v = await viewer(request)
+    await checked_form(request, v)
+    await need(v, "Alert", write=True)
+    await alerts_api.exclude_alert(central_of(request), v.identity, alert_id)
     return RedirectResponse(f"/main/violations/{quote(alert_id)}", status_code=303)

@@ -201,6 +201,23 @@ async def image_list(request: Request) -> Response:
     )
 
 
+@router.get("/main/vulnerabilities/images/{image_id}/sbom")
+async def image_sbom(image_id: str, request: Request) -> Response:
+    """The image's SPDX 2.3 SBOM from its stored index report, as a file download (routed
+    before the detail page, whose path parameter would take the suffix)."""
+    v = await viewer(request)
+    await need(v, "Image")
+    c = central_of(request)
+    summary = await vulns_api.get_image(image_id, api_request(request, {}), c, v.identity)
+    doc = await images_api.stored_sbom(c, image_id, str(summary["name"]))
+    filename = "sbom-" + image_id.replace(":", "-")[:80] + ".spdx.json"
+    return Response(
+        doc,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 @router.get("/main/vulnerabilities/images/{image_id:path}")
 async def image_detail(image_id: str, request: Request) -> Response:
     v = await viewer(request)
