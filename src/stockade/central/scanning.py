@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -148,7 +149,8 @@ def remote_scanner(cfg: CentralConfig) -> RemoteScanner:
 @dataclass(frozen=True)
 class DataStatus:
     """What vulnerability data the Matcher holds: LOADED, NO_VULNERABILITY_DATA, or
-    UNREACHABLE (a Matcher run apart did not answer; ``message`` says which)."""
+    UNAVAILABLE (a Matcher run apart did not answer or refused Central; ``message`` says
+    which)."""
 
     status: str
     sources: list[SourceState]
@@ -277,12 +279,18 @@ class ScanService:
             reason = f"matching failed: {exc.message}"
             await c.images.record_failure(ImageName.parse(reference), reason)
             raise ScanFailed(reason) from exc
-        image = to_image(reference, report, vulns)
         matched = time.perf_counter()
         SCAN_PHASE.labels("match").observe(matched - indexed)
+        signatures = await c.signature_verifier.verify(reference, report.manifest_digest, options)
+        image = dataclasses.replace(
+            to_image(reference, report, vulns), signature_verified_by=signatures.verified_by
+        )
+        verified = time.perf_counter()
+        SCAN_PHASE.labels("signatures").observe(verified - matched)
         image_id = await c.images.save_scan(image, vulns.notes)
+        await c.signature_verifier.record(image_id, signatures)
         stored = time.perf_counter()
-        SCAN_PHASE.labels("store").observe(stored - matched)
+        SCAN_PHASE.labels("store").observe(stored - verified)
         await self._evaluate(image_id)
         SCAN_PHASE.labels("detect").observe(time.perf_counter() - stored)
         return ScanOutcome(image_id, image, vulns.notes)
@@ -318,7 +326,7 @@ class ScanService:
         try:
             states = await asyncio.to_thread(self.backend.data_status)
         except StockadeError as exc:
-            return DataStatus("UNREACHABLE", [], exc.message)
+            return DataStatus("UNAVAILABLE", [], exc.message)
         total = sum(s.record_count for s in states)
         return DataStatus("LOADED" if total else "NO_VULNERABILITY_DATA", states)
 
@@ -410,7 +418,7 @@ class RemoteDataWatcher:
     async def check_once(self) -> bool:
         """True when the data changed and stored images were re-matched."""
         status = await self.service.data_status()
-        if status.status == "UNREACHABLE":
+        if status.status == "UNAVAILABLE":
             logger.warning("vulnerability data check skipped: %s", status.message)
             return False
         seen = tuple(sorted((s.name, s.fingerprint) for s in status.sources))
