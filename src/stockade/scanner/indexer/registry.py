@@ -45,6 +45,7 @@ from stockade.scanner.indexer.image import (
     Descriptor,
     Platform,
     ResolvedImage,
+    check_digest,
     load_json,
     media_type_of,
     parse_descriptor,
@@ -359,6 +360,30 @@ class RegistrySource:
             )
             data, ctype, digest = self._manifest(chosen.digest, chosen.digest)
         raise ImageSourceError(f"Image {self.name}: image indexes are nested too deeply.")
+
+    def fetch_manifest(self, ref: str, expect_digest: str = "") -> tuple[bytes, str, str]:
+        """A manifest or index by tag or digest: (bytes, media type, digest), digest checked."""
+        return self._manifest(ref, expect_digest)
+
+    def fetch_small_blob(self, digest: str, limit: int, what: str) -> bytes:
+        """A blob of at most ``limit`` bytes, checked against its digest."""
+        check_digest(digest, self.name)
+        data, _ = self._get_small(f"/v2/{self.ref.repository}/blobs/{digest}", what, limit)
+        return verify_bytes(data, digest, self.name, what)
+
+    def fetch_referrers(self, digest: str, limit: int) -> bytes | None:
+        """The OCI 1.1 referrers index of a manifest; None when the registry has no such API."""
+        check_digest(digest, self.name)
+        try:
+            data, _ = self._get_small(
+                f"/v2/{self.ref.repository}/referrers/{digest}",
+                f"referrers of {digest}",
+                limit,
+                OCI_INDEX,
+            )
+        except ImageNotFoundError:
+            return None
+        return data
 
     def open_blob(self, desc: Descriptor) -> IO[bytes]:
         what = f"layer {desc.digest}"
