@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fastapi import Request
 
 from stockade.central.errors import BadRequest
@@ -19,3 +22,17 @@ def query_terms(request: Request) -> list[Term]:
 
 def pagination(request: Request) -> Pagination:
     return pagination_from(dict(request.query_params))
+
+
+MAX_BODY = 1024 * 1024
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON body (routes that check a product document field by field)."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise BadRequest("the request body is larger than 1 MiB")
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"the request body is not valid JSON ({exc})") from exc

@@ -7,28 +7,17 @@ Stockade's additions beside the product's routes: ``GET /v1/notifiers/{id}/deliv
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from stockade.central.api.deps import CentralDep, reader, writer
+from stockade.central.api.listing import json_body as _body
 from stockade.central.errors import BadRequest
 from stockade.central.notifiers.queue import STATES
 
 router = APIRouter(tags=["Notifiers"])
 RESOURCE = "Integration"
-MAX_BODY = 1024 * 1024
-
-
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise BadRequest("the request body is larger than 1 MiB")
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest(f"the request body is not valid JSON ({exc})") from exc
 
 
 def _update_request(body: Any) -> tuple[Any, bool]:

@@ -125,54 +125,81 @@ class EmailNotifier:
                 f"the recipient from annotation {config.common.label_key!r} is not an address",
                 retryable=False,
             ) from exc
-        message = build_message(config, note, recipient)
-        where = f"{config.host}:{config.port}"
-        tls: ssl.SSLContext | None = None
-        if not config.disable_tls:
-            tls = ssl_context(config.ca_cert, False)
-        smtp = aiosmtplib.SMTP(
-            hostname=config.host,
-            port=config.port,
-            use_tls=not config.disable_tls and not config.starttls,
-            start_tls=False,
-            tls_context=tls,
-            timeout=options.timeout,
-        )
-        try:
-            await smtp.connect()
-            if config.starttls:
-                await smtp.starttls(tls_context=tls)
-                await smtp.ehlo()  # the session starts over after STARTTLS
-            if config.username:
-                if config.starttls_auth == "LOGIN":
-                    await smtp.auth_login(config.username, config.password)
-                else:
-                    await smtp.auth_plain(config.username, config.password)
-            await smtp.send_message(message, sender=config.sender, recipients=[recipient])
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            raise DeliveryFailed(f"{where} refused the credentials", retryable=False) from exc
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [r.code for r in exc.recipients]
-            raise DeliveryFailed(
-                f"{where} refused the recipient ({', '.join(map(str, codes))})",
-                retryable=all(400 <= c < 500 for c in codes),
-            ) from exc
-        except aiosmtplib.SMTPTimeoutError as exc:
-            raise DeliveryFailed(f"{where} did not answer within {options.timeout:g} s") from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            raise DeliveryFailed(
-                f"{where} answered SMTP {exc.code}", retryable=not 500 <= exc.code < 600
-            ) from exc
-        except aiosmtplib.SMTPConnectError as exc:
-            raise DeliveryFailed(f"cannot connect to {where}") from exc
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            raise DeliveryFailed(f"SMTP with {where} failed: {_reason(exc)}") from exc
-        finally:
-            if smtp.is_connected:
-                try:
-                    await smtp.quit()
-                except (aiosmtplib.SMTPException, OSError):
-                    smtp.close()
+        await deliver(config, build_message(config, note, recipient), [recipient], options)
+
+
+def build_report_message(
+    config: EmailConfig,
+    recipients: list[str],
+    subject: str,
+    body: str,
+    attachment: tuple[str, bytes],
+    message_key: str,
+) -> EmailMessage:
+    """A report mail: the text, and the report as a zip attachment."""
+    msg = EmailMessage()
+    msg["From"] = formataddr((config.from_name, config.sender))
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = f"<{message_key}@{config.sender.rpartition('@')[2] or 'stockade'}>"
+    msg.set_content(body if body.endswith("\n") else body + "\n")
+    name, data = attachment
+    msg.add_attachment(data, maintype="application", subtype="zip", filename=name)
+    return msg
+
+
+async def deliver(
+    config: EmailConfig, message: EmailMessage, recipients: list[str], options: DeliveryOptions
+) -> None:
+    """One SMTP session sending ``message``; DeliveryFailed unless the server accepted it."""
+    where = f"{config.host}:{config.port}"
+    tls: ssl.SSLContext | None = None
+    if not config.disable_tls:
+        tls = ssl_context(config.ca_cert, False)
+    smtp = aiosmtplib.SMTP(
+        hostname=config.host,
+        port=config.port,
+        use_tls=not config.disable_tls and not config.starttls,
+        start_tls=False,
+        tls_context=tls,
+        timeout=options.timeout,
+    )
+    try:
+        await smtp.connect()
+        if config.starttls:
+            await smtp.starttls(tls_context=tls)
+            await smtp.ehlo()  # the session starts over after STARTTLS
+        if config.username:
+            if config.starttls_auth == "LOGIN":
+                await smtp.auth_login(config.username, config.password)
+            else:
+                await smtp.auth_plain(config.username, config.password)
+        await smtp.send_message(message, sender=config.sender, recipients=recipients)
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        raise DeliveryFailed(f"{where} refused the credentials", retryable=False) from exc
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        codes = [r.code for r in exc.recipients]
+        raise DeliveryFailed(
+            f"{where} refused the recipient ({', '.join(map(str, codes))})",
+            retryable=all(400 <= c < 500 for c in codes),
+        ) from exc
+    except aiosmtplib.SMTPTimeoutError as exc:
+        raise DeliveryFailed(f"{where} did not answer within {options.timeout:g} s") from exc
+    except aiosmtplib.SMTPResponseException as exc:
+        raise DeliveryFailed(
+            f"{where} answered SMTP {exc.code}", retryable=not 500 <= exc.code < 600
+        ) from exc
+    except aiosmtplib.SMTPConnectError as exc:
+        raise DeliveryFailed(f"cannot connect to {where}") from exc
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        raise DeliveryFailed(f"SMTP with {where} failed: {_reason(exc)}") from exc
+    finally:
+        if smtp.is_connected:
+            try:
+                await smtp.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                smtp.close()
 
 
 def _reason(exc: BaseException) -> str:

@@ -139,7 +139,7 @@ class ImageStore:
                     )
             async with conn.cursor().copy(
                 "COPY image_cves (image_id, component_idx, cve_id, severity, cvss, fixed_by,"
-                " fixable, first_seen_image) FROM STDIN"
+                " fixable, first_seen_image, nvd_cvss) FROM STDIN"
             ) as copy:
                 done: set[tuple[int, str]] = set()
                 for idx, v in findings:
@@ -158,6 +158,7 @@ class ImageStore:
                             v.fixed_by,
                             bool(v.fixed_by),
                             when,
+                            v.nvd_cvss,
                         )
                     )
             await refresh_states(conn, image_id=key)  # approved exceptions apply at once

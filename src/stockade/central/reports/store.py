@@ -1,0 +1,486 @@
+"""Collections, report configurations and report jobs in Central DB."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from stockade.central.auth.model import ScopeRules
+from stockade.central.auth.scope_sql import ScopeColumns, scope_filter
+from stockade.central.db.database import Conn, Database
+from stockade.central.errors import Conflict, NotFound
+from stockade.central.reports.collections import (
+    DEPLOYMENTS_FROM,
+    Selector,
+    parse_selectors,
+    regexes,
+    selectors_json,
+    selectors_sql,
+)
+from stockade.central.reports.configs import ReportConfig, config_json, parse_config
+from stockade.central.reports.errors import InvalidReport
+from stockade.central.reports.schedule import next_run
+from stockade.central.sqlparams import Params
+
+logger = logging.getLogger(__name__)
+_DEPLOYMENT_SCOPE = ScopeColumns(
+    cluster_id=sql.SQL("d.cluster_id"), namespace=sql.SQL("d.namespace")
+)
+
+JOB_STATES = ("WAITING", "PREPARING", "GENERATED", "DELIVERED", "FAILURE")
+_JOB_COLUMNS = (
+    "id, config_id, kind, method, state, requester, created_at, started_at, data_as_of,"
+    " completed_at, error, attempts, next_attempt_at, row_count, content_size"
+)
+
+
+def ts(value: dt.datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise NotFound(f"{what} {value!r} does not exist") from exc
+
+
+@dataclass(frozen=True)
+class CollectionDoc:
+    name: str
+    description: str
+    selectors: tuple[Selector, ...]
+
+
+def parse_collection(doc: Any) -> CollectionDoc:
+    if not isinstance(doc, dict):
+        raise InvalidReport("body", "must be a collection object")
+    name = doc.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidReport("name", "is required")
+    if len(name) > 256:
+        raise InvalidReport("name", "is longer than 256 characters")
+    description = doc.get("description") or ""
+    if not isinstance(description, str):
+        raise InvalidReport("description", "must be a string")
+    if doc.get("embeddedCollectionIds") or doc.get("embeddedCollections"):
+        raise InvalidReport("embeddedCollectionIds", "embedded collections are not supported")
+    return CollectionDoc(name.strip(), description, parse_selectors(doc.get("resourceSelectors")))
+
+
+def collection_json(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(r["id"]),
+        "name": r["name"],
+        "description": r["description"],
+        "createdAt": ts(r["created_at"]),
+        "lastUpdated": ts(r["updated_at"]),
+        "createdBy": {"id": r["created_by"], "name": r["created_by"]},
+        "updatedBy": {"id": r["updated_by"], "name": r["updated_by"]},
+        "resourceSelectors": r["resource_selectors"],
+        "embeddedCollections": [],
+    }
+
+
+def job_json(r: dict[str, Any]) -> dict[str, Any]:
+    """The product's ReportStatus, plus Stockade's counts."""
+    return {
+        "runState": r["state"],
+        "completedAt": ts(r["completed_at"]),
+        "errorMsg": r["error"],
+        "reportRequestType": r["kind"],
+        "reportNotificationMethod": r["method"],
+        "createdAt": ts(r["created_at"]),
+        "rows": r["row_count"],
+        "size": r["content_size"],
+        "attempts": r["attempts"],
+        "nextAttemptAt": ts(r["next_attempt_at"]),
+    }
+
+
+class ReportStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- collections
+
+    async def _check_regexes(self, conn: Conn, selectors: tuple[Selector, ...]) -> None:
+        for path, pattern in regexes(selectors):
+            try:
+                async with conn.transaction():  # a savepoint: the error must not end ours
+                    await conn.execute("SELECT '' ~ ('^(?:' || %s || ')$')", (pattern,))
+            except psycopg.errors.InvalidRegularExpression as exc:
+                raise InvalidReport(
+                    path, f"is not a valid regular expression ({exc.diag.message_primary})"
+                ) from exc
+
+    async def save_collection(
+        self, doc: Any, principal: str, collection_id: str | None = None
+    ) -> dict[str, Any]:
+        """Create (no ``collection_id``) or replace a collection."""
+        c = parse_collection(doc)
+        selectors = Jsonb(selectors_json(c.selectors))
+        try:
+            async with self.db.connection() as conn:
+                await self._check_regexes(conn, c.selectors)
+                if collection_id is None:
+                    cur = await conn.execute(
+                        "INSERT INTO collections (id, name, description, resource_selectors,"
+                        " created_by, updated_by) VALUES (%s, %s, %s, %s, %s, %s) RETURNING *",
+                        (uuid.uuid4(), c.name, c.description, selectors, principal, principal),
+                    )
+                else:
+                    cur = await conn.execute(
+                        "UPDATE collections SET name = %s, description = %s,"
+                        " resource_selectors = %s, updated_by = %s, updated_at = now()"
+                        " WHERE id = %s RETURNING *",
+                        (
+                            c.name,
+                            c.description,
+                            selectors,
+                            principal,
+                            _uuid(collection_id, "collection"),
+                        ),
+                    )
+                row = await cur.fetchone()
+        except psycopg.errors.UniqueViolation as exc:
+            raise Conflict(f"a collection named {c.name!r} already exists") from exc
+        if row is None:
+            raise NotFound(f"collection {collection_id!r} does not exist")
+        return collection_json(row)
+
+    async def get_collection(self, collection_id: str) -> dict[str, Any]:
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "SELECT * FROM collections WHERE id = %s", (_uuid(collection_id, "collection"),)
+            )
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"collection {collection_id!r} does not exist")
+        return collection_json(row)
+
+    async def list_collections(self, name_prefix: str = "") -> list[dict[str, Any]]:
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "SELECT * FROM collections WHERE starts_with(lower(name), lower(%s)) ORDER BY name",
+                (name_prefix,),
+            )
+            return [collection_json(r) for r in await cur.fetchall()]
+
+    async def delete_collection(self, collection_id: str) -> None:
+        cid = _uuid(collection_id, "collection")
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "SELECT name FROM report_configs WHERE collection_id = %s ORDER BY name", (cid,)
+            )
+            users = [r["name"] for r in await cur.fetchall()]
+            if users:
+                raise Conflict(
+                    f"collection is used by report configurations {', '.join(map(repr, users))};"
+                    " change or delete them first"
+                )
+            cur = await conn.execute("DELETE FROM collections WHERE id = %s", (cid,))
+            if cur.rowcount == 0:
+                raise NotFound(f"collection {collection_id!r} does not exist")
+
+    async def selectors_of(self, collection_id: str) -> tuple[Selector, ...]:
+        doc = await self.get_collection(collection_id)
+        return parse_selectors(doc["resourceSelectors"])
+
+    async def dryrun(
+        self,
+        selectors: tuple[Selector, ...],
+        limit: int,
+        offset: int,
+        scopes: list[ScopeRules | None],
+    ) -> list[dict[str, Any]]:
+        """The deployments the selectors match, within the caller's ``scopes``."""
+        p = Params()
+        query = sql.SQL(
+            "SELECT d.id::text AS id, d.name, d.namespace, cl.name AS cluster,"
+            " cl.id::text AS cluster_id FROM {} WHERE {} AND {}"
+            " ORDER BY cl.name, d.namespace, d.name, d.id LIMIT {} OFFSET {}"
+        ).format(
+            DEPLOYMENTS_FROM,
+            selectors_sql(selectors, p),
+            scope_filter(scopes, _DEPLOYMENT_SCOPE, p),
+            p.add(limit),
+            p.add(offset),
+        )
+        async with self.db.connection() as conn:
+            await self._check_regexes(conn, selectors)
+            rows = await (await conn.execute(query, p)).fetchall()
+        return [
+            {
+                "id": r["id"],
+                "name": r["name"],
+                "namespace": r["namespace"],
+                "clusterName": r["cluster"],
+                "clusterId": r["cluster_id"],
+            }
+            for r in rows
+        ]
+
+    # --- report configurations
+
+    async def _check_refs(self, conn: Conn, cfg: ReportConfig) -> None:
+        try:
+            cid = uuid.UUID(cfg.collection_id)
+        except ValueError:
+            cid = None
+        row = None
+        if cid is not None:
+            cur = await conn.execute("SELECT 1 FROM collections WHERE id = %s", (cid,))
+            row = await cur.fetchone()
+        if row is None:
+            raise InvalidReport(
+                "resourceScope.collectionScope.collectionId",
+                f"collection {cfg.collection_id!r} does not exist",
+            )
+        for i, e in enumerate(cfg.emails):
+            cur = await conn.execute("SELECT type FROM notifiers WHERE id = %s", (e.notifier_id,))
+            n = await cur.fetchone()
+            where = f"notifiers[{i}].emailConfig.notifierId"
+            if n is None:
+                raise InvalidReport(where, f"notifier {e.notifier_id!r} does not exist")
+            if n["type"] != "email":
+                raise InvalidReport(where, f"notifier {e.notifier_id!r} is not an email notifier")
+
+    @staticmethod
+    def _config_json(r: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": str(r["id"]),
+            **r["doc"],
+            "nextRunAt": ts(r["next_run_at"]),
+            "lastSentAt": ts(r["last_sent_at"]),
+        }
+
+    async def save_config(
+        self, doc: Any, principal: str, config_id: str | None = None
+    ) -> dict[str, Any]:
+        cfg = parse_config(doc)
+        now = dt.datetime.now(dt.UTC)
+        due = next_run(cfg.schedule, now) if cfg.schedule else None
+        stored = Jsonb(config_json(cfg))
+        try:
+            async with self.db.connection() as conn:
+                await self._check_refs(conn, cfg)
+                if config_id is None:
+                    cur = await conn.execute(
+                        "INSERT INTO report_configs (id, name, collection_id, doc, next_run_at,"
+                        " created_by) VALUES (%s, %s, %s, %s, %s, %s) RETURNING *",
+                        (uuid.uuid4(), cfg.name, cfg.collection_id, stored, due, principal),
+                    )
+                else:
+                    cur = await conn.execute(
+                        "UPDATE report_configs SET name = %s, collection_id = %s, doc = %s,"
+                        " next_run_at = %s, updated_at = now() WHERE id = %s RETURNING *",
+                        (
+                            cfg.name,
+                            cfg.collection_id,
+                            stored,
+                            due,
+                            _uuid(config_id, "report configuration"),
+                        ),
+                    )
+                row = await cur.fetchone()
+        except psycopg.errors.UniqueViolation as exc:
+            raise Conflict(f"a report configuration named {cfg.name!r} already exists") from exc
+        if row is None:
+            raise NotFound(f"report configuration {config_id!r} does not exist")
+        return self._config_json(row)
+
+    async def config_row(self, config_id: str) -> dict[str, Any]:
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "SELECT * FROM report_configs WHERE id = %s",
+                (_uuid(config_id, "report configuration"),),
+            )
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"report configuration {config_id!r} does not exist")
+        return dict(row)
+
+    async def get_config(self, config_id: str) -> dict[str, Any]:
+        return self._config_json(await self.config_row(config_id))
+
+    async def list_configs(self) -> list[dict[str, Any]]:
+        async with self.db.connection() as conn:
+            cur = await conn.execute("SELECT * FROM report_configs ORDER BY name")
+            return [self._config_json(r) for r in await cur.fetchall()]
+
+    async def delete_config(self, config_id: str) -> None:
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "DELETE FROM report_configs WHERE id = %s",
+                (_uuid(config_id, "report configuration"),),
+            )
+        if cur.rowcount == 0:
+            raise NotFound(f"report configuration {config_id!r} does not exist")
+
+    # --- jobs
+
+    async def create_job(self, config_id: str, kind: str, method: str, requester: str) -> str:
+        job_id = uuid.uuid4()
+        await self.config_row(config_id)
+        async with self.db.connection() as conn:
+            await conn.execute(
+                "INSERT INTO report_jobs (id, config_id, kind, method, requester)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (job_id, uuid.UUID(config_id), kind, method, requester),
+            )
+        return str(job_id)
+
+    async def schedule_due(self, now: dt.datetime) -> int:
+        """One SCHEDULED job for each configuration whose run is due; its next run is
+        computed from now, so runs missed while Central was down become one catch-up run.
+        Row locks (SKIP LOCKED) let one replica do each."""
+        created = 0
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "SELECT id, doc, created_by FROM report_configs"
+                " WHERE next_run_at <= %s FOR UPDATE SKIP LOCKED",
+                (now,),
+            )
+            for r in await cur.fetchall():
+                cfg = parse_config(r["doc"])
+                due = next_run(cfg.schedule, now) if cfg.schedule else None
+                await conn.execute(
+                    "UPDATE report_configs SET next_run_at = %s WHERE id = %s", (due, r["id"])
+                )
+                await conn.execute(
+                    "INSERT INTO report_jobs (id, config_id, kind, method, requester)"
+                    " VALUES (%s, %s, 'SCHEDULED', 'EMAIL', %s)",
+                    (uuid.uuid4(), r["id"], r["created_by"]),
+                )
+                created += 1
+        return created
+
+    async def claim(self, lease_seconds: float, max_attempts: int) -> dict[str, Any] | None:
+        """A job to work on, leased to this replica: waiting, a failed delivery due for a
+        retry, or one whose lease ran out (its replica stopped)."""
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "UPDATE report_jobs SET lease_until = now() + make_interval(secs => %s),"
+                " started_at = coalesce(started_at, now()),"
+                " state = CASE WHEN state = 'WAITING' THEN 'PREPARING' ELSE state END"
+                " WHERE id = (SELECT id FROM report_jobs"
+                "   WHERE (state = 'WAITING'"
+                "      OR (state = 'FAILURE' AND next_attempt_at <= now() AND attempts < %s)"
+                "      OR (state = 'PREPARING' AND lease_until < now()))"
+                "     AND (lease_until IS NULL OR lease_until < now())"
+                "   ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                " RETURNING id, config_id, kind, method, state, requester, attempts,"
+                " content IS NOT NULL AS has_content, data_as_of",
+                (lease_seconds, max_attempts),
+            )
+            row = await cur.fetchone()
+        return dict(row) if row else None
+
+    async def store_content(
+        self, job_id: str, content: bytes, rows: int, data_as_of: dt.datetime
+    ) -> None:
+        async with self.db.connection() as conn:
+            await conn.execute(
+                "UPDATE report_jobs SET content = %s, content_size = %s, row_count = %s,"
+                " data_as_of = %s WHERE id = %s",
+                (content, len(content), rows, data_as_of, job_id),
+            )
+
+    async def content(self, job_id: str) -> bytes:
+        async with self.db.connection() as conn:
+            cur = await conn.execute("SELECT content FROM report_jobs WHERE id = %s", (job_id,))
+            row = await cur.fetchone()
+        if row is None or row["content"] is None:
+            raise NotFound(f"report job {job_id!r} has no report")
+        return bytes(row["content"])
+
+    async def finish(self, job_id: str, state: str, *, last_sent_of: str | None = None) -> None:
+        """GENERATED or DELIVERED; a delivered scheduled report moves its configuration's
+        ``last_sent_at`` to the report's data cut, which SINCE_LAST_SENT reads from."""
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "UPDATE report_jobs SET state = %s, completed_at = now(), error = '',"
+                " next_attempt_at = NULL, lease_until = NULL,"
+                " attempts = attempts + CASE WHEN %s = 'DELIVERED' THEN 1 ELSE 0 END"
+                " WHERE id = %s RETURNING data_as_of",
+                (state, state, job_id),
+            )
+            row = await cur.fetchone()
+            if last_sent_of is not None and row is not None:
+                await conn.execute(
+                    "UPDATE report_configs SET last_sent_at = greatest(last_sent_at, %s)"
+                    " WHERE id = %s",
+                    (row["data_as_of"], last_sent_of),
+                )
+
+    async def fail(
+        self, job_id: str, reason: str, retry_at: dt.datetime | None, *, delivery: bool
+    ) -> None:
+        async with self.db.connection() as conn:
+            await conn.execute(
+                "UPDATE report_jobs SET state = 'FAILURE', error = %s, completed_at = now(),"
+                " next_attempt_at = %s, lease_until = NULL,"
+                " attempts = attempts + CASE WHEN %s THEN 1 ELSE 0 END WHERE id = %s",
+                (reason, retry_at, delivery, job_id),
+            )
+
+    async def job(self, job_id: str) -> dict[str, Any]:
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {_JOB_COLUMNS} FROM report_jobs WHERE id = %s",
+                (_uuid(job_id, "report job"),),
+            )
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"report job {job_id!r} does not exist")
+        return dict(row)
+
+    async def history(self, config_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {_JOB_COLUMNS} FROM report_jobs WHERE config_id = %s"
+                " ORDER BY created_at DESC, id LIMIT %s OFFSET %s",
+                (_uuid(config_id, "report configuration"), limit, offset),
+            )
+            return [dict(r) for r in await cur.fetchall()]
+
+    async def cancel(self, job_id: str) -> None:
+        """Only a job no replica has started can be cancelled; it is removed."""
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "DELETE FROM report_jobs WHERE id = %s AND state = 'WAITING'"
+                " AND lease_until IS NULL RETURNING id",
+                (_uuid(job_id, "report job"),),
+            )
+            if await cur.fetchone() is None:
+                raise Conflict(
+                    f"report job {job_id!r} is not waiting; only a waiting job can be cancelled"
+                )
+
+    async def delete_job(self, job_id: str) -> None:
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "DELETE FROM report_jobs WHERE id = %s"
+                " AND state IN ('GENERATED', 'DELIVERED', 'FAILURE') RETURNING id",
+                (_uuid(job_id, "report job"),),
+            )
+            if await cur.fetchone() is None:
+                raise Conflict(f"report job {job_id!r} is still running or does not exist")
+
+    async def prune(self, keep_days: float) -> int:
+        """Finished jobs older than the retention go (their reports with them)."""
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "DELETE FROM report_jobs WHERE completed_at < now() - make_interval(secs => %s)"
+                " AND (state <> 'FAILURE' OR next_attempt_at IS NULL)",
+                (keep_days * 86400.0,),
+            )
+        return cur.rowcount
