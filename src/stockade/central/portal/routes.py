@@ -10,6 +10,8 @@ from stockade.central.portal.common import HERE
 from stockade.central.portal.pages import (
     auth,
     dashboard,
+    integrations,
+    notifiers,
     policies,
     system,
     token_signin,
@@ -32,5 +34,7 @@ def install(app: FastAPI, central: Central) -> None:
     app.include_router(vulnerabilities.router)
     app.include_router(system.router)
     app.include_router(token_signin.router)
+    app.include_router(integrations.router)
+    app.include_router(notifiers.router)
     app.mount("/static/portal", StaticFiles(directory=str(HERE / "static")), name="portal-static")
     app.add_middleware(PortalHeadersMiddleware)
