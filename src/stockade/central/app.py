@@ -24,6 +24,7 @@ from stockade.central.api import (
     notifiers,
     policies,
     search,
+    signatures,
     system,
     vulnerabilities,
 )
@@ -93,6 +94,7 @@ def create_app(central: Central) -> FastAPI:
         images,
         search,
         audit,
+        signatures,
     ):
         app.include_router(module.router)
 

@@ -46,6 +46,7 @@ from stockade.central.secrets import (
     bootstrap_secrets,
     load_or_create_master_key,
 )
+from stockade.central.signatures import SignatureService
 from stockade.central.store.access import AccessStore, seed_builtins
 from stockade.central.store.alerts import AlertStore
 from stockade.central.store.audit import AuditStore
@@ -53,6 +54,7 @@ from stockade.central.store.exceptions import ExceptionStore
 from stockade.central.store.images import ImageStore
 from stockade.central.store.integrations import IntegrationStore
 from stockade.central.store.policies import PolicyStore, seed_default_policies
+from stockade.central.store.signatures import SignatureIntegrationStore
 from stockade.central.store.tokens import TokenStore
 from stockade.core import pki
 from stockade.core.errors import StockadeError
@@ -124,6 +126,12 @@ class Central:
     scanner_url: str = field(default="", kw_only=True)
     vuln_data: VulnDataLoader | None = field(default=None, kw_only=True)
     data_watcher: RemoteDataWatcher | None = field(default=None, kw_only=True)
+    signature_integrations: SignatureIntegrationStore = field(init=False)
+    signature_verifier: SignatureService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.signature_integrations = SignatureIntegrationStore(self.db)
+        self.signature_verifier = SignatureService(self)
 
     async def scan(self, image_name: str, *, force: bool = False) -> ScanOutcome:
         """Scan an image by name, reusing a recent good scan unless ``force``."""
@@ -262,6 +270,7 @@ class Central:
         return central
 
     async def stop(self) -> None:
+        await self.signature_verifier.stop()
         if self.vuln_data is not None:
             await self.vuln_data.stop()
         if self.data_watcher is not None:

@@ -48,6 +48,10 @@ def image_list_json(r: dict[str, Any]) -> dict[str, Any]:
         "scanState": r["scan_state"],
         "scanError": r["scan_error"],
         "notes": r["scan_notes"],
+        # the product's ImageSignatureVerificationData: one result per signature integration
+        "signatureVerificationData": {
+            "results": (r.get("signature_verification") or {}).get("results", [])
+        },
     }
 
 

@@ -42,6 +42,15 @@ def _metadata(image: Image) -> dict[str, Any]:
     }
 
 
+def _verified_by(verification: dict[str, Any] | None, md: dict[str, Any]) -> tuple[str, ...]:
+    """Signature integrations that verified the image: the last verification's (kept apart
+    from the scan, so a re-match keeps it); metadata's list for images never verified."""
+    if verification is None:
+        return tuple(md.get("signatureVerifiedBy", ()))
+    results = verification.get("results", ())
+    return tuple(r["verifierId"] for r in results if r.get("status") == "VERIFIED")
+
+
 class ImageStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -255,7 +264,7 @@ class ImageStore:
             ),
             os=row["os"],
             scanned=row["scanned_at"],
-            signature_verified_by=tuple(md.get("signatureVerifiedBy", ())),
+            signature_verified_by=_verified_by(row["signature_verification"], md),
             components=tuple(
                 Component(
                     name=c["name"],

@@ -1,0 +1,238 @@
+"""Image signature verification in Central: at every scan (after indexing, before policies are
+evaluated) an image's cosign signatures are read from its registry and checked against every
+signature integration's public keys. The outcome is stored with the image
+(``images.signature_verification``): when, which digests were checked, and per integration a
+status and reason. The ids of the integrations that verified it are the image's
+``signatureVerifiedBy``, which the policy criterion "Image Signature Verified By" reads.
+
+Digests checked: the image's platform manifest and, when the scanned reference names an image
+index (a multi-platform image), the index too, since ``cosign sign`` signs the digest the tag
+points at.
+
+When an integration is created, changed or deleted, stored images are verified again in the
+background (newest first, at most ``REVERIFY_LIMIT`` images per run, one at a time) and their
+build policies re-evaluated; older images get the new keys at their next scan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from stockade.central.store.signatures import SignatureIntegration
+from stockade.core.errors import StockadeError
+from stockade.scanner.indexer.cosign import check_signatures
+from stockade.scanner.indexer.cosign_registry import Found, find_signatures
+from stockade.scanner.indexer.registry import RegistryOptions, RegistrySource, parse_reference
+
+if TYPE_CHECKING:
+    from stockade.central.runtime import Central
+
+logger = logging.getLogger(__name__)
+
+VERIFIED = "VERIFIED"
+FAILED = "FAILED_VERIFICATION"
+CORRUPTED = "CORRUPTED_SIGNATURE"
+GENERIC_ERROR = "GENERIC_ERROR"
+REVERIFY_LIMIT = 1000
+MAX_REASON = 1000
+
+
+def _ts(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Verification:
+    """One image's verification against every signature integration at one moment."""
+
+    verified_at: dt.datetime
+    digests: tuple[str, ...]
+    results: tuple[dict[str, Any], ...]  # the product's ImageSignatureVerificationResult
+
+    @property
+    def verified_by(self) -> tuple[str, ...]:
+        return tuple(r["verifierId"] for r in self.results if r["status"] == VERIFIED)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verifiedAt": _ts(self.verified_at),
+            "digests": list(self.digests),
+            "results": list(self.results),
+        }
+
+
+def _result(
+    integration: SignatureIntegration, when: dt.datetime, status: str, text: str, name: str
+) -> dict[str, Any]:
+    return {
+        "verifierId": integration.id,
+        "verificationTime": _ts(when),
+        "status": status,
+        "description": text[:MAX_REASON],
+        "verifiedImageReferences": [name] if status == VERIFIED else [],
+    }
+
+
+def _signing_options(options: RegistryOptions) -> RegistryOptions:
+    # the image was just fetched with these options; signatures get a shorter budget
+    return dataclasses.replace(
+        options, attempts=min(options.attempts, 2), timeout=min(options.timeout, 15.0)
+    )
+
+
+def verify_image(
+    reference: str,
+    digests: Sequence[str],
+    integrations: Sequence[SignatureIntegration],
+    options: RegistryOptions,
+    *,
+    index_digest: bool = False,
+) -> Verification:
+    """Blocking: read the signatures of ``digests`` (plus, with ``index_digest``, the digest
+    ``reference`` resolves to) and check them against each integration's keys."""
+    now = dt.datetime.now(dt.UTC)
+    wanted = list(dict.fromkeys(digests))
+    found: dict[str, Found] = {}
+    error = ""
+    source = RegistrySource(reference, _signing_options(options))
+    try:
+        if index_digest:
+            top = source.fetch_manifest(source.ref.ref, source.ref.digest)[2]
+            wanted = list(dict.fromkeys([*wanted, top]))
+        for digest in wanted:
+            found[digest] = find_signatures(source, digest)
+    except StockadeError as exc:
+        error = f"the registry could not be asked for signatures: {exc.message}"
+    finally:
+        source.close()
+    results = []
+    for integ in integrations:
+        if error:
+            results.append(_result(integ, now, GENERIC_ERROR, error, reference))
+            continue
+        keys = integ.named_keys()
+        checks = [(d, check_signatures(f.layers, d, keys, f.problems)) for d, f in found.items()]
+        good = next(((d, c) for d, c in checks if c.verified), None)
+        if good is not None:
+            digest, check = good
+            text = f"{digest} verified with public key {check.key_name!r}"
+            results.append(_result(integ, now, VERIFIED, text, reference))
+            continue
+        status = CORRUPTED if all(c.corrupt for _, c in checks) else FAILED
+        text = "; ".join(c.reason for _, c in checks)
+        results.append(_result(integ, now, status, text, reference))
+    return Verification(now, tuple(wanted), tuple(results))
+
+
+class SignatureService:
+    def __init__(self, central: Central) -> None:
+        self.central = central
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    async def verify(
+        self, reference: str, manifest_digest: str, options: RegistryOptions
+    ) -> Verification:
+        """The scan's step: every integration against the image just indexed."""
+        integrations = await self.central.signature_integrations.list()
+        if not integrations:
+            return Verification(dt.datetime.now(dt.UTC), (manifest_digest,), ())
+        return await asyncio.to_thread(
+            verify_image,
+            reference,
+            [manifest_digest],
+            integrations,
+            options,
+            index_digest=True,
+        )
+
+    async def record(self, image_id: str, verification: Verification) -> None:
+        async with self.central.db.connection() as conn:
+            await conn.execute(
+                "UPDATE images SET signature_verification = %s WHERE id = %s",
+                (Jsonb(verification.to_json()), image_id),
+            )
+
+    async def reverify_all(self) -> int:
+        """Verify stored images again with the current integrations and re-evaluate their
+        build policies; returns how many were verified."""
+        c = self.central
+        async with c.db.connection() as conn:
+            cur = await conn.execute(
+                "SELECT id, name, signature_verification FROM images"
+                " WHERE scan_state = 'SCANNED' AND id LIKE 'sha256:%%'"
+                " ORDER BY last_updated DESC LIMIT %s",
+                (REVERIFY_LIMIT + 1,),
+            )
+            rows = await cur.fetchall()
+        if len(rows) > REVERIFY_LIMIT:
+            logger.warning(
+                "signature re-verification covers the newest images only; the rest are "
+                "verified at their next scan",
+                extra={"limit": REVERIFY_LIMIT},
+            )
+        integrations = await c.signature_integrations.list()
+        done = 0
+        for row in rows[:REVERIFY_LIMIT]:
+            image_id, name = row["id"], row["name"]
+            previous = row["signature_verification"] or {}
+            digests = previous.get("digests") or [image_id]
+            try:
+                ref = parse_reference(name)
+            except StockadeError:
+                continue
+            if integrations:
+                options = await c.integrations.options_for(ref.registry)
+                verification = await asyncio.to_thread(
+                    verify_image,
+                    f"{ref.registry}/{ref.repository}@{image_id}",
+                    digests,
+                    integrations,
+                    options,
+                )
+            else:
+                verification = Verification(dt.datetime.now(dt.UTC), tuple(digests), ())
+            await self.record(image_id, verification)
+            if c.scanner is not None:
+                await c.scanner._evaluate(image_id)
+            done += 1
+        logger.info(
+            "images verified again after a signature integration changed", extra={"images": done}
+        )
+        return done
+
+    def integrations_changed(self) -> None:
+        """Re-verify in the background; changes during a run trigger one more run."""
+        self._again = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="signature-reverify")
+
+    async def _run(self) -> None:
+        while self._again:
+            self._again = False
+            try:
+                await self.reverify_all()
+            except (StockadeError, psycopg.Error) as exc:
+                logger.warning("signature re-verification stopped: %s", exc)
+
+    async def wait(self) -> None:
+        """Until the background re-verification (if any) has finished."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
