@@ -50,6 +50,7 @@ async def test_retention_prunes_only_what_has_aged_out(central, seed_inventory) 
         "resolved_alerts": 1,
         "deleted_deployment_alerts": 0,
         "unused_images": 1,
+        "empty_cve_buckets": 0,
         "orphaned_cves": 1,
     }
     with psycopg.connect(central.db_url) as conn:
@@ -84,6 +85,7 @@ async def test_recent_data_is_kept(central, seed_inventory) -> None:
         "resolved_alerts": 0,
         "deleted_deployment_alerts": 0,
         "unused_images": 0,
+        "empty_cve_buckets": 0,
         "orphaned_cves": 0,
     }
     with psycopg.connect(central.db_url) as conn:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from stockade.central.db.database import Database
 from stockade.central.errors import DatabaseUnavailable
 from stockade.central.store.exceptions import ExceptionStore
+from stockade.central.store.vuln_totals import image_change
 
 logger = logging.getLogger(__name__)
 
@@ -41,16 +42,41 @@ _JOBS = {
         " AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.id = a.deployment_id)"
         " AND a.updated_at < now() - make_interval(days => %(deleted)s) LIMIT %(batch)s)"
     ),
-    "unused_images": (
-        "DELETE FROM images WHERE id IN (SELECT i.id FROM images i"
-        " WHERE NOT EXISTS (SELECT 1 FROM deployment_images di WHERE di.image_id = i.id)"
-        " AND i.last_updated < now() - make_interval(days => %(images)s) LIMIT %(batch)s)"
-    ),
+    "empty_cve_buckets": "DELETE FROM cve_image_buckets WHERE images = 0",
     "orphaned_cves": (
         "DELETE FROM cves WHERE id IN (SELECT c.id FROM cves c"
         " WHERE NOT EXISTS (SELECT 1 FROM image_cves f WHERE f.cve_id = c.id) LIMIT %(batch)s)"
     ),
 }
+
+
+_UNUSED_IMAGES = (
+    "SELECT i.id FROM images i"
+    " WHERE NOT EXISTS (SELECT 1 FROM deployment_images di WHERE di.image_id = i.id)"
+    " AND i.last_updated < now() - make_interval(days => %(images)s) LIMIT %(batch)s"
+)
+
+
+async def _prune_unused_images(db: Database, params: dict[str, int]) -> int:
+    """Images go with their findings, so the vulnerability totals lose them in the same
+    transaction; the delete re-checks the condition under the images' change locks."""
+    total = 0
+    while True:
+        async with db.connection() as conn:
+            ids = [r["id"] for r in await (await conn.execute(_UNUSED_IMAGES, params)).fetchall()]
+            if not ids:
+                break
+            async with image_change(conn, ids):
+                cur = await conn.execute(
+                    "DELETE FROM images i WHERE i.id = ANY(%(ids)s)"
+                    " AND NOT EXISTS (SELECT 1 FROM deployment_images di WHERE di.image_id = i.id)"
+                    " AND i.last_updated < now() - make_interval(days => %(images)s)",
+                    {**params, "ids": ids},
+                )
+            total += cur.rowcount
+        if len(ids) < params["batch"]:
+            break
+    return total
 
 
 async def prune(db: Database, retention: Retention, batch: int = BATCH) -> dict[str, int]:
@@ -61,7 +87,7 @@ async def prune(db: Database, retention: Retention, batch: int = BATCH) -> dict[
         "images": retention.unused_images_days,
         "batch": batch,
     }
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = {"unused_images": await _prune_unused_images(db, params)}
     for name, statement in _JOBS.items():
         total = 0
         while True:

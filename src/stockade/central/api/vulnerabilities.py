@@ -12,12 +12,14 @@ from psycopg import sql
 from stockade.central.api.deps import CentralDep, reader
 from stockade.central.api.listing import pagination, query_terms
 from stockade.central.auth.identity import Identity
+from stockade.central.auth.model import Access
 from stockade.central.errors import NotFound
 from stockade.central.search import execute
 from stockade.central.search.compile import Pagination
 from stockade.central.search.query import Op, Term, Value
 from stockade.central.search.resources import (
     COMPONENTS,
+    CVE_TOTALS,
     DEPLOYMENTS,
     FINDINGS,
     IMAGES,
@@ -131,20 +133,60 @@ def observed_by_default(terms: list[Term]) -> list[Term]:
     return [*terms, Term("Vulnerability State", (Value(Op.EXACT, "OBSERVED"),))]
 
 
+_TOTALS_COLS = sql.SQL(
+    "f.cve_id AS id, {} AS sev_rank, max(f.cvss) AS cvss, bool_or(f.fixable) AS fixable,"
+    " sum(f.images) AS images, max(c.epss) AS epss, bool_or(c.kev) AS kev,"
+    " min(c.first_seen_system) AS first_seen, min(c.published) AS published"
+).format(_SEV_RANK)
+_TOTALS_SORT = {**_CVE_SORT, "images": S("sum(f.images)")}
+_OBSERVED = Term("Vulnerability State", (Value(Op.EXACT, "OBSERVED"),))
+
+
+def _totals_answer(ident: Identity, terms: list[Term]) -> bool:
+    """The kept totals give the exact answer when the caller sees every image and the query
+    names only CVE-level fields with observed findings (the default). Severity, CVSS and
+    fixability then apply to each image's roll-up of the CVE (its highest severity and CVSS,
+    fixable if any finding is), which is what a finding-level filter gives too unless one
+    image holds the CVE at two severities."""
+    if not any(s is None for s in ident.roles.scopes_for("Image", Access.READ_ACCESS)):
+        return False
+    for t in terms:
+        if t.field.strip().lower() == "vulnerability state":
+            if t != _OBSERVED:
+                return False
+        elif CVE_TOTALS.field(t.field) is None:
+            return False
+    return True
+
+
 @router.get("/v1/cves", summary="CVEs across images (query syntax, sort, pagination)")
 async def list_cves(
     request: Request, c: CentralDep, ident: Identity = reader("Image")
 ) -> dict[str, Any]:
-    page = await execute.grouped_page(
-        c.db,
-        FINDINGS,
-        ident,
-        observed_by_default(query_terms(request)),
-        pagination(request),
-        _CVE_COLS,
-        S("f.cve_id"),
-        _CVE_SORT,
-    )
+    terms = observed_by_default(query_terms(request))
+    if _totals_answer(ident, terms):
+        cve_terms = [t for t in terms if t != _OBSERVED]
+        page = await execute.grouped_page(
+            c.db,
+            CVE_TOTALS,
+            ident,
+            cve_terms,
+            pagination(request),
+            _TOTALS_COLS,
+            S("f.cve_id"),
+            _TOTALS_SORT,
+        )
+    else:
+        page = await execute.grouped_page(
+            c.db,
+            FINDINGS,
+            ident,
+            terms,
+            pagination(request),
+            _CVE_COLS,
+            S("f.cve_id"),
+            _CVE_SORT,
+        )
     return {"cves": [cve_json(r) for r in page.rows], "totalCount": page.total}
 
 
@@ -262,3 +304,37 @@ async def list_components(
         ],
         "totalCount": page.total,
     }
+
+
+_TOP_IMAGE_COLS = S("i.id AS id, i.name AS name, count(DISTINCT f.cve_id) AS n")
+
+
+async def top_critical_fixable_images(c: Any, ident: Identity, limit: int) -> list[dict[str, Any]]:
+    """Images with the most critical, fixable, observed CVEs (what ``/v1/cves`` counts for
+    ``Image SHA:<id>+Severity:CRITICAL+Fixable:true``), for the dashboard. A caller who sees
+    every image reads the per-image counts kept at write time; others group their findings."""
+    if any(s is None for s in ident.roles.scopes_for("Image", Access.READ_ACCESS)):
+        async with c.db.connection() as conn:
+            cur = await conn.execute(
+                "SELECT id, name, fixable_sev_counts[5] AS n FROM images"
+                " WHERE fixable_sev_counts[5] > 0 ORDER BY n DESC, id LIMIT %s",
+                (limit,),
+            )
+            return [dict(r) for r in await cur.fetchall()]
+    terms = observed_by_default(
+        [
+            Term("Severity", (Value(Op.EXACT, "CRITICAL"),)),
+            Term("Fixable", (Value(Op.EXACT, "true"),)),
+        ]
+    )
+    page = await execute.grouped_page(
+        c.db,
+        FINDINGS,
+        ident,
+        terms,
+        Pagination(limit=limit, sort_field="n", reversed=True),
+        _TOP_IMAGE_COLS,
+        S("i.id, i.name"),
+        {"n": S("count(DISTINCT f.cve_id)")},
+    )
+    return page.rows

@@ -267,6 +267,38 @@ FINDINGS = SearchResource(
     default_sort="CVE",
 )
 
+# The same CVE list from the totals kept at write time (store/vuln_totals.py): one row per
+# (CVE, rolled-up severity, CVSS, fixability) with its image count. Only CVE-level fields;
+# callers use it when nothing else narrows the findings (see api/vulnerabilities.py).
+CVE_TOTALS = SearchResource(
+    category="VULNERABILITIES",
+    table=S(
+        "(SELECT * FROM cve_image_buckets WHERE images > 0) f JOIN cves c ON c.id = f.cve_id"
+    ),
+    id_column=S("f.cve_id"),
+    name_column=S("f.cve_id"),
+    fields=tuple(
+        f
+        for f in FINDINGS.fields
+        if f.name
+        in {
+            "CVE",
+            "Severity",
+            "CVSS",
+            "Fixable",
+            "EPSS",
+            "Known Exploited",
+            "KEV",
+            "CVE Published On",
+            "First Seen",
+        }
+    ),
+    scope=None,
+    scope_via=None,
+    permission="Image",
+    default_sort="CVE",
+)
+
 COMPONENTS = SearchResource(
     category="IMAGE_COMPONENTS",
     table=S("image_components ic JOIN images i ON i.id = ic.image_id"),

@@ -16,6 +16,7 @@ from psycopg.types.json import Jsonb
 
 from stockade.central.db.database import Conn, Database
 from stockade.central.errors import BadRequest, Conflict, Forbidden, NotFound
+from stockade.central.store import vuln_totals
 
 ANY = ".*"
 
@@ -39,12 +40,16 @@ WHERE i.id = f.image_id AND ({where})
 async def refresh_states(
     conn: Conn, *, cves: list[str] | None = None, image_id: str | None = None
 ) -> None:
+    """Set findings' states from the approved, unexpired exceptions. For one image this runs
+    inside the image's own change (its store keeps the totals); across images by CVE, the
+    totals of those CVEs are recounted here."""
     if image_id is not None:
         await conn.execute(_STATE_SQL.format(where="f.image_id = %s").encode(), (image_id,))
-    elif cves is not None:
-        await conn.execute(_STATE_SQL.format(where="f.cve_id = ANY(%s)").encode(), (cves,))
-    else:
-        await conn.execute(_STATE_SQL.format(where="TRUE").encode())
+        return
+    await vuln_totals.lock_for_recompute(conn)
+    ids = list(cves or ())
+    await conn.execute(_STATE_SQL.format(where="f.cve_id = ANY(%s)").encode(), (ids,))
+    await vuln_totals.recompute_cves(conn, ids)
 
 
 @dataclass(frozen=True)

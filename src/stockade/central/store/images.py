@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 from stockade.central.db.database import Database
 from stockade.central.errors import NotFound
 from stockade.central.store.exceptions import refresh_states
+from stockade.central.store.vuln_totals import image_change
 from stockade.model.image import (
     Component,
     DockerfileLine,
@@ -63,7 +64,7 @@ class ImageStore:
         cve_ids = {v.cve for _, v in findings}
         fixable = {v.cve for _, v in findings if v.fixed_by}
         top = max((v.cvss for _, v in findings), default=0.0)
-        async with self.db.connection() as conn:
+        async with self.db.connection() as conn, image_change(conn, [key]):
             # first seen per (component name/version, CVE), so reordered components keep it
             cur = await conn.execute(
                 "SELECT c.name, c.version, f.cve_id, f.first_seen_image FROM image_cves f"
@@ -131,6 +132,7 @@ class ImageStore:
             await conn.execute(
                 "INSERT INTO cves (id, severity, cvss, epss, kev, published)"
                 " SELECT id, severity, cvss, epss, kev, published FROM cves_incoming"
+                " ORDER BY id"  # concurrent scans lock shared CVEs in one order: no deadlock
                 " ON CONFLICT (id) DO UPDATE SET severity = excluded.severity,"
                 " cvss = excluded.cvss, epss = coalesce(excluded.epss, cves.epss),"
                 " kev = excluded.kev OR cves.kev,"

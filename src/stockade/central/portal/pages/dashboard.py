@@ -8,12 +8,10 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from psycopg import sql
 
 from stockade.central.api import alerts as alerts_api
 from stockade.central.api import images as images_api
 from stockade.central.api import vulnerabilities as vulns_api
-from stockade.central.auth.identity import Identity
 from stockade.central.portal.charts import bar_rows
 from stockade.central.portal.common import (
     ACTIVE_QUERY,
@@ -24,38 +22,8 @@ from stockade.central.portal.common import (
     render,
     viewer,
 )
-from stockade.central.runtime import Central
-from stockade.central.search import execute
-from stockade.central.search.compile import Pagination
-from stockade.central.search.query import Op, Term, Value
-from stockade.central.search.resources import FINDINGS
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
-
-
-_TOP_IMAGE_COLS = sql.SQL("i.id AS id, i.name AS name, count(DISTINCT f.cve_id) AS n")
-
-
-async def top_critical_fixable_images(c: Central, ident: Identity, limit: int) -> list[Any]:
-    """Images with the most critical, fixable, observed CVEs (the count ``/v1/cves`` gives
-    for ``Image SHA:<id>+Severity:CRITICAL+Fixable:true``)."""
-    terms = vulns_api.observed_by_default(
-        [
-            Term("Severity", (Value(Op.EXACT, "CRITICAL"),)),
-            Term("Fixable", (Value(Op.EXACT, "true"),)),
-        ]
-    )
-    page = await execute.grouped_page(
-        c.db,
-        FINDINGS,
-        ident,
-        terms,
-        Pagination(limit=limit, sort_field="n", reversed=True),
-        _TOP_IMAGE_COLS,
-        sql.SQL("i.id, i.name"),
-        {"n": sql.SQL("count(DISTINCT f.cve_id)")},
-    )
-    return page.rows
 
 
 def _counts(doc: Mapping[str, Any]) -> dict[str, int]:
@@ -86,7 +54,7 @@ async def dashboard(request: Request) -> Response:
                 "pagination.sortOption.reversed": "true",
             },
         )
-        panels["top_images"] = top_critical_fixable_images(c, v.identity, 5)
+        panels["top_images"] = vulns_api.top_critical_fixable_images(c, v.identity, 5)
         panels["common"] = vulns_api.list_cves(most_common, c, v.identity)
         panels["vuln_data"] = images_api.vulnerability_data(c)
     done = dict(zip(panels, await asyncio.gather(*panels.values()), strict=True))
