@@ -49,6 +49,7 @@ class CentralConfig:
     scanner_tls_key: Path | None = None
     scanner_server_name: str | None = None  # name checked in the services' certificates
     scanner_data_check_seconds: float = 300.0  # how often to ask a remote Matcher's data
+    ecr_endpoint_url: str | None = None  # ECR API address (a VPC endpoint); default AWS's
     retention_resolved_alerts_days: int = 7
     retention_unused_images_days: int = 7
     retention_deleted_deployment_alerts_days: int = 7

@@ -31,9 +31,11 @@ from stockade.central.db.migrate import migrate
 from stockade.central.errors import BadRequest, StartupError
 from stockade.central.maintenance import Maintenance, Retention
 from stockade.central.notifiers import NotificationService, NotifierStore, QueueSettings
+from stockade.central.registry_auth import EcrTokens, RegistryAuthError
 from stockade.central.scanning import (
     LocalScanner,
     RemoteDataWatcher,
+    ScanFailed,
     ScannerBackend,
     ScanOutcome,
     ScanService,
@@ -147,7 +149,11 @@ class Central:
             )
             if recent is not None:
                 return ScanOutcome(recent, await self.images.load(recent), ())
-        options = await self.integrations.options_for(ref.registry)
+        try:
+            options = await self.integrations.options_for(ref.registry)
+        except RegistryAuthError as exc:  # e.g. ECR refused the AWS credentials
+            await self.images.record_failure(ImageName.parse(str(ref)), exc.message)
+            raise ScanFailed(exc.message) from exc
         return await self.scanner.scan(image_name, force=force, options=options)
 
     @property
@@ -232,7 +238,9 @@ class Central:
             embedded=embedded,
             notifications=notifications,
             maintenance=maintenance,
-            integrations=IntegrationStore(db, crypto.CredentialVault(secrets.data_key)),
+            integrations=IntegrationStore(
+                db, crypto.CredentialVault(secrets.data_key), EcrTokens(cfg.ecr_endpoint_url)
+            ),
         )
         assert url is not None  # given, or the embedded server's
         central_url = url

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from stockade.central.api.deps import CentralDep, reader, writer
 from stockade.central.api.vulnerabilities import image_list_json
 from stockade.central.errors import BadRequest
+from stockade.central.registry_auth import RegistryAuthError
 from stockade.central.runtime import Central
 from stockade.core.errors import StockadeError
 from stockade.model.image import image_to_json
@@ -78,10 +79,14 @@ def _probe(endpoint: str, options: RegistryOptions) -> None:
 )
 async def test_integration(request: Request, c: CentralDep) -> dict[str, Any]:
     doc = await _body(request)
-    stored = await c.integrations.stored_password(doc["id"]) if doc.get("id") else None
-    endpoint, options = c.integrations.options_from_doc(doc, stored)
     try:
+        # a cloud registry's token exchange (ECR) is part of the test
+        endpoint, options = await c.integrations.test_options(doc)
         await asyncio.to_thread(_probe, endpoint, options)
+    except RegistryAuthError as exc:
+        raise BadRequest(f"registry test failed: {exc.message}") from exc
+    except BadRequest:
+        raise
     except StockadeError as exc:
         raise BadRequest(f"registry test failed: {exc.message}") from exc
     return {}
