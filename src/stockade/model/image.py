@@ -324,4 +324,6 @@ def image_to_json(image: Image) -> ImageJSON:
                 ]
             comps.append(cj)
         out["components"] = comps
+    if image.signature_verified_by:
+        out["signatureVerifiedBy"] = list(image.signature_verified_by)
     return out
