@@ -324,6 +324,7 @@ def test_invalid_regex_shows_beside_the_field_and_saves_nothing(
     page.get_by_role("link", name="Policies").click()
     shot(page, "policies")
     page.get_by_role("link", name="Create policy").click()
+    page.get_by_role("link", name="Edit as JSON instead").click()
     page.get_by_label("Name").fill("Tags from the portal")
     page.get_by_label("Severity").select_option("HIGH_SEVERITY")
     editor = page.get_by_label(re.compile("^Policy \\(JSON"))

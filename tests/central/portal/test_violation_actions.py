@@ -127,9 +127,7 @@ async def test_exclude_an_image_through_the_api_resolve_with_whitelist(
     assert "Latest tag" in _names(compiled.evaluate_image(other))
 
 
-async def test_sbom_download_without_a_stored_index_report_says_so(
-    central, seed_inventory
-) -> None:
+async def test_sbom_download_without_a_stored_index_report_says_so(central, seed_inventory) -> None:
     seeded = await seed_portal(central, seed_inventory, images=2)
     b = await logged_in(central)
     digest, name = next(iter(seeded.images.items()))

@@ -13,6 +13,7 @@ from stockade.central.portal.pages import (
     integrations,
     notifiers,
     policies,
+    policy_edit,
     system,
     token_signin,
     violations,
@@ -31,6 +32,7 @@ def install(app: FastAPI, central: Central) -> None:
     app.include_router(dashboard.router)
     app.include_router(violations.router)
     app.include_router(policies.router)
+    app.include_router(policy_edit.router)
     app.include_router(vulnerabilities.router)
     app.include_router(system.router)
     app.include_router(token_signin.router)
