@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 
 from stockade.central.portal.common import HERE
 from stockade.central.portal.pages import (
+    access_control,
     auth,
     dashboard,
     integrations,
@@ -38,5 +39,6 @@ def install(app: FastAPI, central: Central) -> None:
     app.include_router(token_signin.router)
     app.include_router(integrations.router)
     app.include_router(notifiers.router)
+    app.include_router(access_control.router)
     app.mount("/static/portal", StaticFiles(directory=str(HERE / "static")), name="portal-static")
     app.add_middleware(PortalHeadersMiddleware)
