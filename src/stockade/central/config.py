@@ -60,6 +60,10 @@ class CentralConfig:
     notifier_max_attempts: int = 40
     notifier_timeout_seconds: float = 10.0
     notifier_allow_local_endpoints: bool = False
+    report_tick_seconds: float = 60.0  # how often due report schedules and jobs are looked at
+    report_max_bytes: int = 25 * 1024 * 1024  # a zipped report larger than this fails
+    report_retention_days: float = 30.0  # finished report jobs (and their files) kept
+    report_max_attempts: int = 24  # email delivery attempts of one report job
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -147,6 +151,11 @@ def load_config(
     ):
         if getattr(cfg, name) <= 0:
             raise ConfigError(f"{name} must be more than 0")
+    for name in ("report_tick_seconds", "report_max_bytes", "report_retention_days"):
+        if getattr(cfg, name) <= 0:
+            raise ConfigError(f"{name} must be more than 0")
+    if cfg.report_max_attempts < 1:
+        raise ConfigError("report_max_attempts must be at least 1")
     if cfg.notifier_retry_max_seconds < cfg.notifier_retry_base_seconds:
         raise ConfigError("notifier_retry_max_seconds must be at least notifier_retry_base_seconds")
     _check_remote_scanner(cfg)

@@ -3,9 +3,9 @@
 start()  embedded PostgreSQL if no URL → reachability check (one clear line if not) →
          migrations + secrets + built-in roles under one advisory lock → pool opened →
          server certificate issued by Central's CA
-         → notification delivery worker started
-stop()   notification worker stopped (claimed rows handed back) → pool closed →
-         embedded PostgreSQL stopped
+         → notification delivery worker, maintenance and report worker started
+stop()   report worker and maintenance stopped → notification worker stopped (claimed rows
+         handed back) → pool closed → embedded PostgreSQL stopped
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from stockade.central.errors import BadRequest, StartupError
 from stockade.central.maintenance import Maintenance, Retention
 from stockade.central.notifiers import NotificationService, NotifierStore, QueueSettings
 from stockade.central.registry_auth import EcrTokens, RegistryAuthError
+from stockade.central.reports import ReportService, ReportSettings
 from stockade.central.scanning import (
     LocalScanner,
     RemoteDataWatcher,
@@ -123,6 +124,7 @@ class Central:
     embedded: EmbeddedPostgres | None = None
     notifications: NotificationService = field(kw_only=True)
     maintenance: Maintenance = field(kw_only=True)
+    reports: ReportService = field(kw_only=True)
     integrations: IntegrationStore = field(kw_only=True)
     scanner: ScanService | None = field(default=None, kw_only=True)
     scanner_url: str = field(default="", kw_only=True)
@@ -222,6 +224,17 @@ class Central:
             cfg.maintenance_interval_seconds,
         )
         maintenance.start()
+        reports = ReportService(
+            db,
+            notifications.store,
+            ReportSettings(
+                tick_seconds=cfg.report_tick_seconds,
+                max_bytes=cfg.report_max_bytes,
+                keep_days=cfg.report_retention_days,
+                max_attempts=cfg.report_max_attempts,
+            ),
+        )
+        reports.start()
         central = cls(
             cfg,
             db,
@@ -238,6 +251,7 @@ class Central:
             embedded=embedded,
             notifications=notifications,
             maintenance=maintenance,
+            reports=reports,
             integrations=IntegrationStore(
                 db, crypto.CredentialVault(secrets.data_key), EcrTokens(cfg.ecr_endpoint_url)
             ),
@@ -285,6 +299,7 @@ class Central:
             await self.data_watcher.stop()
         if self.scanner is not None and isinstance(self.scanner.backend, RemoteScanner):
             self.scanner.backend.close()
+        await self.reports.stop()
         await self.maintenance.stop()
         await self.notifications.stop()
         await self.db.close()

@@ -15,6 +15,7 @@ from stockade.central.portal.pages import (
     notifiers,
     policies,
     policy_edit,
+    signature_integrations,
     system,
     token_signin,
     violations,
@@ -39,6 +40,7 @@ def install(app: FastAPI, central: Central) -> None:
     app.include_router(token_signin.router)
     app.include_router(integrations.router)
     app.include_router(notifiers.router)
+    app.include_router(signature_integrations.router)
     app.include_router(access_control.router)
     app.mount("/static/portal", StaticFiles(directory=str(HERE / "static")), name="portal-static")
     app.add_middleware(PortalHeadersMiddleware)

@@ -88,9 +88,12 @@ def _ts(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _num(value: float | None, digits: int) -> str:
-    # float4 columns arrive as the nearest double (9.8 -> 9.800000190734863)
-    return "" if value is None else f"{round(value, digits):g}"
+def _cvss(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"  # float4: 9.8 arrives as 9.800000190734863
+
+
+def _epss(value: float | None) -> str:
+    return "" if value is None else f"{round(value, 5):g}"
 
 
 def csv_row(r: dict[str, Any], cfg: ReportConfig) -> list[str]:
@@ -105,12 +108,12 @@ def csv_row(r: dict[str, Any], cfg: ReportConfig) -> list[str]:
         "true" if r["fixable"] else "false",
         r["fixed_by"],
         r["severity"],
-        _num(r["cvss"], 1),
+        _cvss(r["cvss"]),
     ]
     if cfg.include_nvd_cvss:
-        row.append(_num(r["nvd_cvss"], 1))
+        row.append(_cvss(r["nvd_cvss"]))
     if cfg.include_epss:
-        row.append(_num(r["epss"], 5))
+        row.append(_epss(r["epss"]))
     return [*row, _ts(r["first_seen_image"]), reference_link(r["cve_id"])]
 
 

@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -80,15 +81,15 @@ class ReportService:
     async def tick(self) -> int:
         """Schedule what is due and run claimable jobs; returns how many jobs ran."""
         await self.store.schedule_due(self.clock())
-        ran = 0
-        while ran < MAX_JOBS_PER_TICK:
-            job = await self.store.claim(LEASE_SECONDS, self.settings.max_attempts)
+        tried: list[uuid.UUID] = []
+        while len(tried) < MAX_JOBS_PER_TICK:
+            job = await self.store.claim(LEASE_SECONDS, self.settings.max_attempts, tried)
             if job is None:
                 break
+            tried.append(job["id"])
             await self._run(job)
-            ran += 1
         await self.store.prune(self.settings.keep_days)
-        return ran
+        return len(tried)
 
     async def _run(self, job: dict[str, Any]) -> None:
         job_id = str(job["id"])
@@ -119,18 +120,15 @@ class ReportService:
             await self._mail(job_id, cfg)
         except ReportFailed as exc:
             retry = exc.retryable and job["attempts"] + 1 < self.settings.max_attempts
-            await self.store.fail(
-                job_id, exc.message, self.clock() if retry else None, delivery=True
-            )
+            await self.store.fail(job_id, exc.message, retry=retry, delivery=True)
             logger.warning("report run failed", extra={"job": job_id, "reason": exc.message})
             return
         except DatabaseUnavailable:
             raise
         except Exception as exc:
             logger.exception("report run raised an unexpected error", extra={"job": job_id})
-            await self.store.fail(
-                job_id, f"unexpected error ({type(exc).__name__})", None, delivery=False
-            )
+            reason = f"unexpected error ({type(exc).__name__})"
+            await self.store.fail(job_id, reason, retry=False, delivery=False)
             return
         scheduled = job["kind"] == "SCHEDULED"
         await self.store.finish(

@@ -363,9 +363,12 @@ class ReportStore:
                 created += 1
         return created
 
-    async def claim(self, lease_seconds: float, max_attempts: int) -> dict[str, Any] | None:
+    async def claim(
+        self, lease_seconds: float, max_attempts: int, skip: list[uuid.UUID]
+    ) -> dict[str, Any] | None:
         """A job to work on, leased to this replica: waiting, a failed delivery due for a
-        retry, or one whose lease ran out (its replica stopped)."""
+        retry, or one whose lease ran out (its replica stopped); not one in ``skip`` (those
+        this tick already tried)."""
         async with self.db.connection() as conn:
             cur = await conn.execute(
                 "UPDATE report_jobs SET lease_until = now() + make_interval(secs => %s),"
@@ -375,11 +378,11 @@ class ReportStore:
                 "   WHERE (state = 'WAITING'"
                 "      OR (state = 'FAILURE' AND next_attempt_at <= now() AND attempts < %s)"
                 "      OR (state = 'PREPARING' AND lease_until < now()))"
-                "     AND (lease_until IS NULL OR lease_until < now())"
+                "     AND (lease_until IS NULL OR lease_until < now()) AND id <> ALL(%s)"
                 "   ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
                 " RETURNING id, config_id, kind, method, state, requester, attempts,"
                 " content IS NOT NULL AS has_content, data_as_of",
-                (lease_seconds, max_attempts),
+                (lease_seconds, max_attempts, skip),
             )
             row = await cur.fetchone()
         return dict(row) if row else None
@@ -421,15 +424,14 @@ class ReportStore:
                     (row["data_as_of"], last_sent_of),
                 )
 
-    async def fail(
-        self, job_id: str, reason: str, retry_at: dt.datetime | None, *, delivery: bool
-    ) -> None:
+    async def fail(self, job_id: str, reason: str, *, retry: bool, delivery: bool) -> None:
+        """FAILURE with its reason; ``retry``: claimable again from the next tick on."""
         async with self.db.connection() as conn:
             await conn.execute(
                 "UPDATE report_jobs SET state = 'FAILURE', error = %s, completed_at = now(),"
-                " next_attempt_at = %s, lease_until = NULL,"
+                " next_attempt_at = CASE WHEN %s THEN now() END, lease_until = NULL,"
                 " attempts = attempts + CASE WHEN %s THEN 1 ELSE 0 END WHERE id = %s",
-                (reason, retry_at, delivery, job_id),
+                (reason, retry, delivery, job_id),
             )
 
     async def job(self, job_id: str) -> dict[str, Any]:
