@@ -10,6 +10,7 @@ from stockade.central.portal.common import HERE
 from stockade.central.portal.pages import (
     access_control,
     auth,
+    components,
     dashboard,
     integrations,
     notifiers,
@@ -36,6 +37,7 @@ def install(app: FastAPI, central: Central) -> None:
     app.include_router(policies.router)
     app.include_router(policy_edit.router)
     app.include_router(vulnerabilities.router)
+    app.include_router(components.router)
     app.include_router(system.router)
     app.include_router(token_signin.router)
     app.include_router(integrations.router)
