@@ -18,9 +18,10 @@ from typing import Any
 import psycopg
 import pytest
 from tests.central.notifiers.receivers import SmtpReceiver, free_port
+from tests.central.test_vulnerabilities import image
 
 from stockade.central.reports.schedule import Schedule, next_run
-from stockade.model.image import Component, Image, ImageName, Severity, Vulnerability
+from stockade.model.image import Component, Severity, Vulnerability
 
 pytestmark = pytest.mark.integration
 
@@ -68,16 +69,6 @@ REQUESTS = Component(
     ),
 )
 ZLIB = Component("zlib1g", "1:1.2.13", "dpkg", "var/lib/dpkg/status", 0)
-
-
-def image(digest: str, name: str, comps: list[Component]) -> Image:
-    return Image(
-        name=ImageName.parse(name),
-        id=digest,
-        os="debian:12",
-        components=tuple(comps),
-        scanned=dt.datetime.now(dt.UTC),
-    )
 
 
 async def seed(central: Any, seed_inventory: Any) -> dict[str, str]:
@@ -234,6 +225,14 @@ async def wait_state(central: Any, job_id: str, states: set[str], timeout: float
         await asyncio.sleep(0.05)
 
 
+async def run_report(central: Any, config_id: str, method: str) -> tuple[Any, Any]:
+    """Run on demand; the job's status once it has finished."""
+    body = {"reportConfigId": config_id, "reportNotificationMethod": method}
+    run = await ok(await central.admin("POST", "/v2/reports/run", json=body))
+    done = {"GENERATED", "DELIVERED", "FAILURE"}
+    return run, await wait_state(central, run["reportId"], done)
+
+
 async def setup(central: Any, seed_inventory: Any, smtp_port: int) -> tuple[str, str]:
     await seed(central, seed_inventory)
     await defer(central, "CVE-2021-45046")
@@ -316,14 +315,7 @@ async def test_on_demand_download_and_email_match_golden(
     assert cfg["nextRunAt"] is not None and cfg["vulnReportFilters"]["allVuln"] is True
     golden = (GOLDEN / "prod-shop.csv").read_bytes().decode()  # CRLF, as written
 
-    run = await ok(
-        await central.admin(
-            "POST",
-            "/v2/reports/run",
-            json={"reportConfigId": cfg["id"], "reportNotificationMethod": "DOWNLOAD"},
-        )
-    )
-    status = await wait_state(central, run["reportId"], {"GENERATED", "FAILURE"})
+    run, status = await run_report(central, cfg["id"], "DOWNLOAD")
     assert status["runState"] == "GENERATED", status
     assert status["reportRequestType"] == "ON_DEMAND" and status["rows"] == 4
     r = await central.admin("GET", f"/api/reports/jobs/download?id={run['reportId']}")
@@ -338,14 +330,7 @@ async def test_on_demand_download_and_email_match_golden(
     r = await central.as_token(other, "GET", f"/api/reports/jobs/download?id={run['reportId']}")
     assert r.status_code == 404
 
-    run = await ok(
-        await central.admin(
-            "POST",
-            "/v2/reports/run",
-            json={"reportConfigId": cfg["id"], "reportNotificationMethod": "EMAIL"},
-        )
-    )
-    status = await wait_state(central, run["reportId"], {"DELIVERED", "FAILURE"})
+    run, status = await run_report(central, cfg["id"], "EMAIL")
     assert status["runState"] == "DELIVERED", status
     (sender, rcpts, msg) = smtp.mails[-1]
     assert sender == "stockade@example.com"
