@@ -30,6 +30,7 @@ sys.modules.setdefault("indexer_fixtures", _fixtures)
 _spec.loader.exec_module(_fixtures)
 test_image = _fixtures.test_image
 registry = _fixtures.registry
+auth_registry = _fixtures.auth_registry
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -73,10 +74,10 @@ def public_pem(key: ec.EllipticCurvePrivateKey) -> str:
 class Registry:
     """Writes to the real registry over the distribution API."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, auth: tuple[str, str] | None = None) -> None:
         self.base = f"http://{address}"
         self.address = address
-        self.http = httpx.Client(timeout=30)
+        self.http = httpx.Client(timeout=30, auth=auth)
 
     def blob(self, repo: str, data: bytes) -> dict[str, Any]:
         digest = digest_of(data)
@@ -341,3 +342,46 @@ async def test_integration_changes_reverify_stored_images_and_referrers_are_read
     r = await central.admin("GET", f"/v1/images/{referred}")
     assert r.json().get("signatureVerifiedBy", []) == []
     assert set(results(r.json())) == {two}
+
+
+async def test_signatures_are_read_with_the_registry_credentials_and_failures_are_reasons(
+    central, auth_registry
+) -> None:
+    repo = "private/test"  # pushed by the fixture, behind basic auth
+    regy = Registry(auth_registry.address, ("alice", "wonderland"))
+    name = f"{auth_registry.address}/{repo}"
+    key = ec.generate_private_key(ec.SECP256R1())
+    digest = digest_of(regy.raw_manifest(repo, "latest"))
+    body = payload(name, digest)
+    regy.sign_by_tag(repo, digest, [(body, sign(key, body))])
+    ci = await integration(central, "ci", key)
+    integ = {
+        "name": "private",
+        "type": "docker",
+        "docker": {
+            "endpoint": auth_registry.address,
+            "username": "alice",
+            "password": "wonderland",
+            "insecure": True,
+        },
+    }
+    assert (await central.admin("POST", "/v1/imageintegrations", json=integ)).status_code == 200
+    got = await scan(central, f"{name}:latest")
+    assert got["signatureVerifiedBy"] == [ci], results(got)
+
+    # the registry's credentials are taken away: re-verification cannot read the signatures,
+    # says so per integration, and the image is no longer verified (the scan stays)
+    r = await central.admin("GET", "/v1/imageintegrations")
+    (stored,) = r.json()["integrations"]
+    integ["docker"]["password"] = "wrong"
+    integ["id"] = stored["id"]
+    r = await central.admin("PUT", f"/v1/imageintegrations/{stored['id']}", json=integ)
+    assert r.status_code == 200, r.text
+    other = await integration(central, "other", ec.generate_private_key(ec.SECP256R1()))
+    await central.central.signature_verifier.wait()
+    r = (await central.admin("GET", f"/v1/images/{digest}")).json()
+    assert r["scanState"] == "SCANNED" and r.get("signatureVerifiedBy", []) == []
+    for verifier in (ci, other):
+        assert results(r)[verifier]["status"] == "GENERIC_ERROR"
+        assert "could not be asked for signatures" in results(r)[verifier]["description"]
+        assert "wonderland" not in results(r)[verifier]["description"]
