@@ -548,3 +548,78 @@ async def test_bad_configurations_are_refused_naming_the_field(
     await ok(await central.admin("POST", "/v2/reports/configurations", json=base))
     r = await central.admin("DELETE", f"/v1/collections/{coll_id}")
     assert r.status_code == 409 and "shop weekly" in r.json()["message"]
+
+
+async def test_scoped_and_read_only_callers(central: Any, seed_inventory: Any) -> None:
+    coll_id, notifier_id = await setup(central, seed_inventory, free_port())
+    cfg = await ok(
+        await central.admin(
+            "POST", "/v2/reports/configurations", json=report_config(coll_id, notifier_id)
+        )
+    )
+    scope = await ok(
+        await central.admin(
+            "POST",
+            "/v1/simpleaccessscopes",
+            json={
+                "name": "ops",
+                "rules": {"includedNamespaces": [{"clusterName": "prod", "namespaceName": "ops"}]},
+            },
+        )
+    )
+    await ok(
+        await central.admin(
+            "POST",
+            "/v1/roles/ops-admin",
+            json={
+                "permissionSetId": "io.stockade.permissionset.admin",
+                "accessScopeId": scope["id"],
+            },
+        )
+    )
+    ops = await central.token_for("ops-admin")
+    # a dry run shows only deployments in the caller's scope
+    dry = await ok(await central.as_token(ops, "POST", "/v1/collections/dryrun", json=SHOP))
+    assert dry["deployments"] == []
+    everything = {
+        "resourceSelectors": [{"rules": [{"fieldName": "Cluster", "values": [{"value": "prod"}]}]}]
+    }
+    dry = await ok(await central.as_token(ops, "POST", "/v1/collections/dryrun", json=everything))
+    assert [d["name"] for d in dry["deployments"]] == ["job"]
+    # a report covers its whole collection: a scoped caller can neither run nor configure one
+    body = {"reportConfigId": cfg["id"], "reportNotificationMethod": "DOWNLOAD"}
+    r = await central.as_token(ops, "POST", "/v2/reports/run", json=body)
+    assert r.status_code == 403 and "without an access scope" in r.json()["message"]
+    doc = report_config(coll_id, notifier_id, name="ops copy")
+    r = await central.as_token(ops, "POST", "/v2/reports/configurations", json=doc)
+    assert r.status_code == 403
+    # an analyst reads configurations but changes nothing
+    analyst = await central.token_for("Analyst")
+    assert (await central.as_token(analyst, "GET", "/v2/reports/configurations")).status_code == 200
+    r = await central.as_token(analyst, "POST", "/v1/collections", json={**SHOP, "name": "mine"})
+    assert r.status_code == 403
+    r = await central.as_token(analyst, "DELETE", f"/v2/reports/configurations/{cfg['id']}")
+    assert r.status_code == 403
+
+
+async def test_a_report_over_the_size_limit_fails_with_the_reason(
+    start_central: Any, database_url: str, seed_inventory: Any
+) -> None:
+    central = await start_central(database_url, report_max_bytes=300)
+    coll_id, notifier_id = await setup(central, seed_inventory, free_port())
+    doc = report_config(coll_id, notifier_id, schedule={"intervalType": "UNSET"})
+    cfg = await ok(await central.admin("POST", "/v2/reports/configurations", json=doc))
+    assert cfg["nextRunAt"] is None
+    run, status = await run_report(central, cfg["id"], "DOWNLOAD")
+    assert status["runState"] == "FAILURE"
+    assert status["errorMsg"].startswith(
+        "the zipped report is larger than the limit of 300 bytes (report_max_bytes)"
+    )
+    assert status["nextAttemptAt"] is None  # not retried: the same data gives the same size
+    r = await central.admin("GET", f"/api/reports/jobs/download?id={run['reportId']}")
+    assert r.status_code == 400
+    # a waiting job can be cancelled, a finished one deleted
+    await ok(await central.admin("DELETE", f"/v2/reports/jobs/{run['reportId']}/delete"))
+    assert (
+        await central.admin("GET", f"/v2/reports/jobs/{run['reportId']}/status")
+    ).status_code == 404
