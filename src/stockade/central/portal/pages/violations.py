@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
@@ -62,6 +64,24 @@ async def violations(request: Request) -> Response:
     )
 
 
+def timeline(alert: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The alert's events, oldest first: when it was raised, each matched message that
+    carries its own time (runtime events, admission attempts), enforcement, resolution."""
+    events: list[tuple[str, str]] = [(alert["firstOccurred"], "Violation raised")]
+    for m in alert.get("violations") or ():
+        if m.get("time"):
+            events.append((m["time"], m.get("message", "")))
+    enforcement = alert.get("enforcement")
+    if enforcement and enforcement.get("action"):
+        events.append((alert["time"], f"Enforced: {enforcement['action']}"))
+    if alert.get("resolvedAt"):
+        why = "excluded from the policy" if alert.get("resolution") == "EXCLUDED" else "resolved"
+        events.append((alert["resolvedAt"], f"Violation {why}"))
+    elif alert.get("time") and alert["time"] != alert["firstOccurred"]:
+        events.append((alert["time"], "Last seen"))
+    return sorted((e for e in events if e[0]), key=lambda e: e[0])
+
+
 @router.get("/main/violations/{alert_id}")
 async def violation(alert_id: str, request: Request) -> Response:
     v = await viewer(request)
@@ -72,6 +92,7 @@ async def violation(alert_id: str, request: Request) -> Response:
         "violation.html",
         v,
         alert=alert,
+        timeline=timeline(alert),
         can_resolve=v.can("Alert", True),
         can_exclude=v.can("Alert", True) and v.can(policies_api.RESOURCE, True),
     )
