@@ -5,10 +5,12 @@ by hand."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
 from .dated_alerts import expected, seed_alerts
+from .test_portal import logged_in
 
 pytestmark = pytest.mark.integration
 
@@ -44,3 +46,34 @@ async def test_daily_counts_refuse_bad_input_and_callers_without_alert_access(ce
     token = await central.token_for("Continuous Integration")
     r = await central.as_token(token, "GET", "/v1/alerts/summary/daily")
     assert r.status_code == 403
+
+
+def table(html: str, key: str) -> dict[str, list[int]]:
+    """The chart's text alternative, read back: group → count per day, oldest first."""
+    body = re.search(rf'<table id="{key}-table".*?</table>', html, re.S)
+    assert body, key
+    out: dict[str, list[int]] = {}
+    for group, n in re.findall(r'<td class="num" data-group="([^"]+)">(\d+)</td>', body.group(0)):
+        out.setdefault(group, []).append(int(n))
+    return out
+
+
+async def test_dashboard_charts_show_the_daily_counts(central) -> None:
+    seed_alerts(central.db_url)
+    b = await logged_in(central)
+    page = (await b.get("/main/dashboard")).text
+    by_sev = expected(lambda sev, cats: [sev])
+    shown = table(page, "trend-severity")
+    for sev in ("CRITICAL_SEVERITY", "HIGH_SEVERITY", "MEDIUM_SEVERITY", "LOW_SEVERITY"):
+        label = sev.removesuffix("_SEVERITY").title()
+        assert shown[label] == by_sev.get(sev, [0] * 30), sev
+    assert table(page, "trend-category") == expected(lambda sev, cats: cats)
+    # the same numbers the API gives
+    api = (await central.admin("GET", "/v1/alerts/summary/daily?groupBy=CATEGORY")).json()
+    assert table(page, "trend-category") == {g["group"]: g["counts"] for g in api["groups"]}
+    # an image with a title and a description naming the last day's numbers
+    svg = re.search(r'<svg id="trend-severity-chart" role="img"[^>]*>', page)
+    assert svg and 'aria-labelledby="trend-severity-title trend-severity-desc"' in svg.group(0)
+    desc = re.search(r'<desc id="trend-severity-desc">([^<]+)</desc>', page).group(1)  # type: ignore[union-attr]
+    assert f"High {by_sev['HIGH_SEVERITY'][-1]}" in desc and "Low 1" in desc
+    assert page.count('class="trend-line') == 4 + len(expected(lambda sev, cats: cats))

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from stockade.central.api import alert_trends
 from stockade.central.api import alerts as alerts_api
 from stockade.central.api import images as images_api
 from stockade.central.api import vulnerabilities as vulns_api
@@ -22,6 +23,7 @@ from stockade.central.portal.common import (
     render,
     viewer,
 )
+from stockade.central.portal.trend_charts import severity_trend, trend_chart
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 
@@ -45,6 +47,9 @@ async def dashboard(request: Request) -> Response:
         sub = api_request(request, {"query": ACTIVE_QUERY})
         panels["severity"] = alerts_api.summary_counts(sub, c, v.identity, "UNSET")
         panels["category"] = alerts_api.summary_counts(sub, c, v.identity, "CATEGORY")
+        every = api_request(request, {})  # over time: every alert that was active that day
+        panels["daily_sev"] = alert_trends.daily_counts(every, c, v.identity, "SEVERITY", 30)
+        panels["daily_cat"] = alert_trends.daily_counts(every, c, v.identity, "CATEGORY", 30)
     if v.can("Image"):
         most_common = api_request(
             request,
@@ -68,6 +73,11 @@ async def dashboard(request: Request) -> Response:
                 ((g["group"], sum(int(x["count"]) for x in g["counts"])) for g in groups),
                 key=lambda kv: (-kv[1], kv[0]),
             )[:10]
+        )
+        ctx["trend_severity"] = severity_trend(done["daily_sev"])
+        cat = done["daily_cat"]
+        ctx["trend_category"] = trend_chart(
+            cat["days"], {g["group"]: g["counts"] for g in cat["groups"]}
         )
     if "common" in done:
         ctx["top_images"] = done["top_images"]
