@@ -31,6 +31,7 @@ from stockade.central.db.migrate import migrate
 from stockade.central.errors import BadRequest, StartupError
 from stockade.central.maintenance import Maintenance, Retention
 from stockade.central.notifiers import NotificationService, NotifierStore, QueueSettings
+from stockade.central.reevaluation import PolicyReevaluator
 from stockade.central.registry_auth import EcrTokens, RegistryAuthError
 from stockade.central.reports import ReportService, ReportSettings
 from stockade.central.scanning import (
@@ -130,6 +131,7 @@ class Central:
     scanner_url: str = field(default="", kw_only=True)
     vuln_data: VulnDataLoader | None = field(default=None, kw_only=True)
     data_watcher: RemoteDataWatcher | None = field(default=None, kw_only=True)
+    reevaluation: PolicyReevaluator | None = field(default=None, kw_only=True)
     signature_integrations: SignatureIntegrationStore = field(init=False)
     signature_verifier: SignatureService = field(init=False)
 
@@ -275,6 +277,7 @@ class Central:
             await central.stop()
             raise
         central.scanner = ScanService(backend, central)
+        central.reevaluation = PolicyReevaluator(central)
         if local is not None:
             central.vuln_data = VulnDataLoader(
                 local,
@@ -291,7 +294,15 @@ class Central:
             central.data_watcher.start()
         return central
 
+    def policies_changed(self, policy_ids: list[str]) -> None:
+        """Created, updated, enabled or imported policies: stored images and known
+        deployments are evaluated against them again in the background."""
+        if self.reevaluation is not None:
+            self.reevaluation.schedule(policy_ids)
+
     async def stop(self) -> None:
+        if self.reevaluation is not None:
+            await self.reevaluation.stop()
         await self.signature_verifier.stop()
         if self.vuln_data is not None:
             await self.vuln_data.stop()

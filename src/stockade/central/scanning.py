@@ -14,7 +14,6 @@ gRPC with mutual TLS (:func:`remote_scanner`). A remote Matcher owns its vulnera
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -32,6 +31,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from stockade.central.errors import BadRequest, CentralError, StartupError
 from stockade.core.errors import StockadeError
+from stockade.core.tasks import cancel_and_wait
 from stockade.model.image import (
     Component,
     DockerfileLine,
@@ -440,11 +440,8 @@ class RemoteDataWatcher:
         self._task = asyncio.create_task(self._loop(), name="remote-vulnerability-data")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
 
 def scanner_database_url(central_url: str) -> str:

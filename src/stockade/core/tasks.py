@@ -1,4 +1,4 @@
-"""Helpers for the background asyncio tasks components run."""
+"""Background asyncio tasks: stopping one cleanly."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 
 async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
-    """Cancel a background task and wait until it has stopped (None: nothing to stop)."""
+    """Cancel ``task`` (if any) and wait until it has finished unwinding."""
     if task is None:
         return
     task.cancel()

@@ -70,13 +70,16 @@ async def get_policy(policy_id: str, c: CentralDep) -> dict[str, Any]:
 @router.post("/v1/policies", dependencies=[writer(RESOURCE)], summary="Create a policy")
 async def create_policy(request: Request, c: CentralDep) -> dict[str, Any]:
     doc = await _json_body(request)
-    return dict(policy_to_json(await c.policies.create(parse(doc))))
+    stored = await c.policies.create(parse(doc))
+    c.policies_changed([stored.id])  # in the background; the answer does not wait
+    return dict(policy_to_json(stored))
 
 
 @router.put("/v1/policies/{policy_id}", dependencies=[writer(RESOURCE)])
 async def update_policy(policy_id: str, request: Request, c: CentralDep) -> dict[str, Any]:
     doc = await _json_body(request)
     await c.policies.update(policy_id, parse(doc))
+    c.policies_changed([policy_id])
     return {}
 
 
@@ -93,6 +96,8 @@ async def patch_policy(policy_id: str, body: PatchBody, c: CentralDep) -> dict[s
     await c.policies.set_disabled(policy_id, body.disabled)
     if body.disabled:
         await c.alerts.policy_withdrawn(policy_id)
+    else:
+        c.policies_changed([policy_id])
     return {}
 
 
@@ -141,6 +146,7 @@ async def import_policies(request: Request, c: CentralDep) -> dict[str, Any]:
         raise BadRequest('the body must be {"policies": [...], "metadata": {"overwrite": bool}}')
     overwrite = bool((doc.get("metadata") or {}).get("overwrite", False))
     responses = []
+    imported: list[str] = []
     all_ok = True
     for i, raw in enumerate(doc["policies"]):
         name = raw.get("name", "") if isinstance(raw, dict) else ""
@@ -164,6 +170,8 @@ async def import_policies(request: Request, c: CentralDep) -> dict[str, Any]:
             )
             continue
         responses.append({"succeeded": True, "policy": policy_to_json(stored), "errors": []})
+        imported.append(stored.id)
+    c.policies_changed(imported)
     return {"responses": responses, "allSucceeded": all_ok}
 
 

@@ -65,12 +65,18 @@ class AlertStore:
         self.db = db
 
     async def record_deployment(
-        self, ref: DeploymentRef, stage: LifecycleStage, violations: list[Violation]
+        self,
+        ref: DeploymentRef,
+        stage: LifecycleStage,
+        violations: list[Violation],
+        *,
+        only: list[str] | None = None,
     ) -> Recorded:
         """Record one evaluation of a deployment at DEPLOY or RUNTIME stage.
 
         DEPLOY results are complete: an active deploy alert whose policy no longer fires is
-        resolved. RUNTIME results only add (a quiet moment does not clear a runtime alert).
+        resolved (among the policies in ``only`` when given: an evaluation of just those).
+        RUNTIME results only add (a quiet moment does not clear a runtime alert).
         """
         if stage is LifecycleStage.BUILD:
             raise ValueError("build-stage results are recorded per image")
@@ -87,14 +93,18 @@ class AlertStore:
                 cur = await conn.execute(
                     "UPDATE alerts SET state = 'RESOLVED', resolved_at = %s, updated_at = %s"
                     " WHERE deployment_id = %s AND lifecycle_stage = 'DEPLOY'"
-                    " AND state = 'ACTIVE' AND NOT (policy_id = ANY(%s)) RETURNING id",
-                    (now, now, uuid.UUID(ref.id), firing),
+                    " AND state = 'ACTIVE' AND NOT (policy_id = ANY(%s))"
+                    " AND (%s::text[] IS NULL OR policy_id = ANY(%s)) RETURNING id",
+                    (now, now, uuid.UUID(ref.id), firing, only, only),
                 )
                 resolved = [str(r["id"]) for r in await cur.fetchall()]
         return Recorded(created, updated, resolved)
 
-    async def record_image(self, image_name: str, violations: list[Violation]) -> Recorded:
-        """Record a build-stage evaluation of an image (complete, like DEPLOY)."""
+    async def record_image(
+        self, image_name: str, violations: list[Violation], *, only: list[str] | None = None
+    ) -> Recorded:
+        """Record a build-stage evaluation of an image (complete, like DEPLOY; of just the
+        policies in ``only`` when given)."""
         now = _now()
         created: list[str] = []
         updated: list[str] = []
@@ -107,8 +117,9 @@ class AlertStore:
             cur = await conn.execute(
                 "UPDATE alerts SET state = 'RESOLVED', resolved_at = %s, updated_at = %s"
                 " WHERE image_name = %s AND deployment_id IS NULL AND lifecycle_stage = 'BUILD'"
-                " AND state = 'ACTIVE' AND NOT (policy_id = ANY(%s)) RETURNING id",
-                (now, now, image_name, [v.policy.id for v in violations]),
+                " AND state = 'ACTIVE' AND NOT (policy_id = ANY(%s))"
+                " AND (%s::text[] IS NULL OR policy_id = ANY(%s)) RETURNING id",
+                (now, now, image_name, [v.policy.id for v in violations], only, only),
             )
             resolved = [str(r["id"]) for r in await cur.fetchall()]
         return Recorded(created, updated, resolved)
