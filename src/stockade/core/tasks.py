@@ -1,4 +1,4 @@
-"""Background asyncio tasks: stopping one cleanly."""
+"""Helpers for the background asyncio tasks components run."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 
 async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
-    """Cancel ``task`` (if any) and wait until it has finished unwinding."""
+    """Cancel a background task and wait until it has stopped (None: nothing to stop)."""
     if task is None:
         return
     task.cancel()
