@@ -3,6 +3,7 @@ images, an image's detail, and scanning an image."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -238,6 +239,10 @@ async def image_detail(image_id: str, request: Request) -> Response:
             layer["count"] += 1
         findings.extend((comp, vuln) for vuln in comp.vulnerabilities)
     findings.sort(key=lambda cv: (-SEVERITY_ORDER.index(cv[1].severity.name), -cv[1].cvss))
+    checked = None
+    if v.can("Detection"):  # what /v1/detect/build answers for these stored facts, now
+        _, compiled = await c.policies.compiled()
+        checked = await asyncio.to_thread(compiled.evaluate_image, image)
     return render(
         request,
         "image.html",
@@ -246,6 +251,7 @@ async def image_detail(image_id: str, request: Request) -> Response:
         image=image,
         layers=[layers[k] for k in sorted(layers)],
         findings=findings,
+        build_check=checked,
     )
 
 
