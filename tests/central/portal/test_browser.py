@@ -578,3 +578,28 @@ def test_scan_an_image_from_the_ui_and_download_its_sbom(
     sbom = json.loads(Path(path).read_text())
     assert sbom["spdxVersion"] == "SPDX-2.3"
     assert {"urllib3", "jinja2"} <= {p["name"].lower() for p in sbom["packages"]}
+
+
+def test_exclude_a_deployment_from_its_violation(page: Any, served: ServedCentral) -> None:
+    login(page, served)
+    page.goto("/main/violations?query=" + quote('Policy:"Latest tag"+Namespace:payments'))
+    first = page.locator("#violations tbody tr").first.get_by_role("link")
+    first.click()
+    page.wait_for_url(re.compile(r".*/main/violations/[0-9a-f-]{36}$"))
+    alert_id = page.url.rsplit("/", 1)[1]
+    alert = served.api(f"/v1/alerts/{alert_id}")
+    deployment = alert["deployment"]["name"]
+    page.get_by_role("link", name="Exclude this deployment from the policy").click()
+    assert deployment in page.locator("#exclude-summary").inner_text()
+    shot(page, "violation-exclude")
+    page.get_by_role("button", name="Confirm exclusion").click()
+    page.wait_for_url(f"**/main/violations/{alert_id}")
+    assert page.locator("#alert-state").inner_text() == "Resolved"
+    assert page.locator("#alert-resolution").inner_text() == "Excluded from the policy"
+    shot(page, "violation-excluded")
+    after = served.api(f"/v1/alerts/{alert_id}")
+    assert (after["state"], after["resolution"]) == ("RESOLVED", "EXCLUDED")
+    policy = served.api(f"/v1/policies/{alert['policy']['id']}")
+    assert {"name": deployment, "scope": {"namespace": "payments"}} in [
+        e.get("deployment") for e in policy["exclusions"]
+    ]
