@@ -114,7 +114,7 @@ def trend_chart(
         tuple((g, tuple(groups[g])) for g in labels),
         y_ticks,
         tuple(reversed(x_ticks)),
-        LEFT + WIDTH + 8,
+        LEFT + WIDTH + 24,  # room for the last day's label
         bottom + BOTTOM,
         LEFT,
         TOP,
