@@ -27,6 +27,7 @@ from stockade.central.portal.common import (
     need,
     render,
     viewer,
+    with_body,
 )
 from stockade.central.portal.policy_builder import (
     EVENT_SOURCES,
@@ -38,9 +39,7 @@ from stockade.central.portal.policy_builder import (
     draft_to_doc,
     engine_errors,
 )
-from stockade.central.store.policies import parse as parse_policy
-from stockade.central.store.policies import validate as validate_policy
-from stockade.policy import Policy, policy_to_json
+from stockade.policy import policy_to_json
 from stockade.policy.errors import PolicyValidationError
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
@@ -157,12 +156,15 @@ async def edit_policy(policy_id: str, request: Request) -> Response:
     return await _builder_page(request, v, draft_from_doc(doc), policy_id)
 
 
-async def _store(request: Request, policy: Policy, policy_id: str | None) -> None:
+async def _store(request: Request, doc: Mapping[str, Any], policy_id: str | None) -> None:
+    """Through the API's own create/update handlers, so whatever a policy change sets off
+    there (re-evaluation, for one) happens for the portal's saves too."""
     c = central_of(request)
+    body = with_body(request, json.dumps(doc).encode())
     if policy_id is None:
-        await c.policies.create(policy)
+        await policies_api.create_policy(body, c)
     else:
-        await c.policies.update(policy_id, policy)
+        await policies_api.update_policy(policy_id, body, c)
 
 
 def _saved(name: str) -> RedirectResponse:
@@ -186,9 +188,7 @@ async def _builder_post(
     doc, errors = draft_to_doc(draft, base, POLICY_SEVERITIES)
     if not errors:
         try:
-            policy = parse_policy(doc)
-            validate_policy(policy)
-            await _store(request, policy, policy_id)
+            await _store(request, doc, policy_id)
         except Conflict as exc:
             errors = {"name": exc.message}
         except BadRequest as exc:
@@ -233,13 +233,7 @@ async def _save_policy(request: Request, policy_id: str | None) -> Response:
     doc.update(name=name, severity=severity, lifecycleStages=stages)
     if not errors:
         try:
-            policy = parse_policy(doc)
-            validate_policy(policy)
-        except BadRequest as exc:
-            errors["policy_json"] = exc.message
-    if not errors:
-        try:
-            await _store(request, policy, policy_id)
+            await _store(request, doc, policy_id)
         except Conflict as exc:
             errors["name"] = exc.message
         except BadRequest as exc:
