@@ -176,3 +176,37 @@ async def test_integrations_are_read_only_without_write_access(central) -> None:
     assert (await analyst.get("/main/integrations/registries/new")).status_code == 403
     ci = await token_session(central, await central.token_for("Continuous Integration"))
     assert (await ci.get("/main/integrations")).status_code == 403
+
+
+async def test_ecr_fields_map_to_the_api_and_errors_land_beside_them(central) -> None:
+    b = await logged_in(central)
+    token = await b.csrf("/main/integrations/registries/new")
+    form = {
+        "csrf_token": token,
+        "name": "aws",
+        "type": "ecr",
+        "endpoint": "",
+        "username": "AKIAEXAMPLEKEY123456",
+        "password": "aws-secret-value",
+        "action": "save",
+    }
+    r = await b.post("/main/integrations/registries/new", form)
+    assert r.status_code == 400 and "ecr.region is required" in field_error(r.text, "region")
+    r = await b.post(
+        "/main/integrations/registries/new",
+        {**form, "region": "eu-west-1", "registryId": "12345"},
+    )
+    assert r.status_code == 400 and "12-digit" in field_error(r.text, "registryId")
+    assert (await central.admin("GET", "/v1/imageintegrations")).json()["integrations"] == []
+    r = await b.post(
+        "/main/integrations/registries/new",
+        {**form, "region": "eu-west-1", "registryId": "123456789012"},
+    )
+    assert r.status_code == 303, r.text
+    (saved,) = (await central.admin("GET", "/v1/imageintegrations")).json()["integrations"]
+    assert saved["ecr"]["endpoint"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    assert saved["ecr"]["accessKeyId"] == "AKIAEXAMPLEKEY123456"
+    assert saved["ecr"]["secretAccessKey"] == "******"
+    edit = await b.get(f"/main/integrations/registries/{saved['id']}/edit")
+    assert 'value="eu-west-1"' in edit.text and "aws-secret-value" not in edit.text
+    assert "leave blank to keep it" in edit.text

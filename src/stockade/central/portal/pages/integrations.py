@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.datastructures import FormData
 
 from stockade.central.api import images as images_api
 from stockade.central.api import notifiers as notifiers_api
@@ -61,6 +62,10 @@ async def integrations(request: Request) -> Response:
     )
 
 
+SECRET_KEYS = ("password", "secretAccessKey", "serviceAccount")  # per type, as the API names them
+GOOGLE = ("gcr", "artifactregistry")
+
+
 def _registry_row(doc: Mapping[str, Any]) -> dict[str, Any]:
     cfg = doc.get(doc["type"]) or {}
     return {
@@ -68,10 +73,36 @@ def _registry_row(doc: Mapping[str, Any]) -> dict[str, Any]:
         "name": doc["name"],
         "type": doc["type"],
         "endpoint": cfg.get("endpoint", ""),
-        "username": cfg.get("username", ""),
+        # ECR's access key id is its user name
+        "username": cfg.get("accessKeyId", cfg.get("username", "")),
         "insecure": bool(cfg.get("insecure")),
-        "has_password": cfg.get("password") == MASK,
+        "has_password": any(cfg.get(k) == MASK for k in SECRET_KEYS),
+        "region": cfg.get("region", ""),
+        "registryId": cfg.get("registryId", ""),
+        "useIam": bool(cfg.get("useIam")),
     }
+
+
+def _registry_doc(kind: str, values: Mapping[str, Any], form: FormData) -> dict[str, Any]:
+    """The API's integration JSON; each type names its credentials its own way. Blank
+    secrets are sent blank, which the API reads as "keep the stored one"."""
+    password = form.get("password")
+    secret = password if isinstance(password, str) else ""
+    cfg: dict[str, Any] = {"endpoint": values["endpoint"], "insecure": values["insecure"]}
+    if kind == "ecr":
+        cfg.update(
+            region=values["region"],
+            registryId=values["registryId"],
+            useIam=values["useIam"],
+            accessKeyId=values["username"],
+            secretAccessKey=secret,
+            sessionToken=form_str(form, "sessionToken"),
+        )
+    else:
+        cfg.update(username=values["username"], password=secret)
+        if kind in GOOGLE:
+            cfg["serviceAccount"] = form_str(form, "serviceAccount")
+    return {"name": values["name"], "type": kind, kind: cfg}
 
 
 def _registry_form(
@@ -99,7 +130,16 @@ def _registry_form(
     )
 
 
-_EMPTY = {"name": "", "type": "docker", "endpoint": "", "username": "", "insecure": False}
+_EMPTY = {
+    "name": "",
+    "type": "docker",
+    "endpoint": "",
+    "username": "",
+    "insecure": False,
+    "region": "",
+    "registryId": "",
+    "useIam": False,
+}
 
 
 @router.get(BASE + "/registries/new")
@@ -124,8 +164,18 @@ def _field_of(message: str) -> str:
         return "name"
     if message.startswith("type"):
         return "type"
-    if message.split(" ", 1)[0].endswith("endpoint"):  # "endpoint ..." or "quay.endpoint ..."
-        return "endpoint"
+    first = message.split(" ", 1)[0]  # "endpoint ...", "quay.endpoint ...", "ecr.region ..."
+    for suffix, field in (
+        ("endpoint", "endpoint"),
+        ("region", "region"),
+        ("registryId", "registryId"),
+        ("accessKeyId", "username"),
+        ("serviceAccount", "serviceAccount"),
+    ):
+        if first.endswith(suffix):
+            return field
+    if "service account" in message:
+        return "serviceAccount"
     return "form"
 
 
@@ -141,22 +191,14 @@ async def _save_registry(request: Request, integration_id: str | None) -> Respon
         "endpoint": form_str(form, "endpoint"),
         "username": form_str(form, "username"),
         "insecure": form_str(form, "insecure") == "true",
+        "region": form_str(form, "region"),
+        "registryId": form_str(form, "registryId"),
+        "useIam": form_str(form, "useIam") == "true",
     }
-    password = form.get("password")
     has_password = False
     if integration_id is not None:
         has_password = (await c.integrations.get(integration_id)).has_password
-    doc: dict[str, Any] = {
-        "name": values["name"],
-        "type": kind,
-        kind: {
-            "endpoint": values["endpoint"],
-            "username": values["username"],
-            # blank keeps the stored password (the API reads an empty one that way)
-            "password": password if isinstance(password, str) else "",
-            "insecure": values["insecure"],
-        },
-    }
+    doc = _registry_doc(kind, values, form)
     if kind not in TYPES:
         return _registry_form(
             request, v, values, integration_id, errors={"type": "Choose a registry type."}
