@@ -396,6 +396,12 @@ async def test_scheduled_report_retries_until_smtp_is_back(
         status = await wait_state(central, job["reportJobId"], {"DELIVERED"})
         assert status["attempts"] == 2
         assert len(smtp.mails) == 1
+        with psycopg.connect(central.db_url) as conn:
+            row = conn.execute(
+                "SELECT content IS NULL, content_size > 0 FROM report_jobs WHERE id = %s",
+                (job["reportJobId"],),
+            ).fetchone()
+        assert row == (True, True)  # the zip was kept for the retry, dropped once delivered
         text = csv_in_zip(attachment(smtp.mails[0][2])[1])
         assert [line.split(",")[6] for line in text.splitlines()[1:]] == [
             "GHSA-j8r2-6x86-q33q",

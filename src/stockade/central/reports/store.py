@@ -407,14 +407,16 @@ class ReportStore:
 
     async def finish(self, job_id: str, state: str, *, last_sent_of: str | None = None) -> None:
         """GENERATED or DELIVERED; a delivered scheduled report moves its configuration's
-        ``last_sent_at`` to the report's data cut, which SINCE_LAST_SENT reads from."""
+        ``last_sent_at`` to the report's data cut, which SINCE_LAST_SENT reads from. A
+        delivered report's zip is dropped: only downloads need it kept."""
         async with self.db.connection() as conn:
             cur = await conn.execute(
                 "UPDATE report_jobs SET state = %s, completed_at = now(), error = '',"
+                " content = CASE WHEN %s = 'DELIVERED' THEN NULL ELSE content END,"
                 " next_attempt_at = NULL, lease_until = NULL,"
                 " attempts = attempts + CASE WHEN %s = 'DELIVERED' THEN 1 ELSE 0 END"
                 " WHERE id = %s RETURNING data_as_of",
-                (state, state, job_id),
+                (state, state, state, job_id),
             )
             row = await cur.fetchone()
             if last_sent_of is not None and row is not None:
