@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from stockade.central.portal.policy_builder import Draft, GroupRow, SectionRow, engine_errors
 from stockade.policy.criteria import REGISTRY
 from stockade.policy.errors import PolicyValidationError
 
@@ -122,8 +123,6 @@ async def post(b: Browser, path: str, form: dict[str, Any], action: str) -> Any:
 
 
 def test_engine_errors_name_the_exact_input() -> None:
-    from stockade.central.portal.policy_builder import Draft, GroupRow, SectionRow, engine_errors
-
     draft = Draft(
         sections=[
             SectionRow("", [GroupRow("Image Tag", "latest")]),
@@ -146,10 +145,10 @@ def test_engine_errors_name_the_exact_input() -> None:
 
 # ---- through the portal ----------------------------------------------------------------------
 
-pytestmark_integration = pytest.mark.integration
+integration = pytest.mark.integration
 
 
-@pytestmark_integration
+@integration
 async def test_builder_lists_every_criterion_with_labels_and_posts_back(central) -> None:
     b = await logged_in(central)
     page = await b.get("/main/policies/new")
@@ -182,7 +181,7 @@ async def test_builder_lists_every_criterion_with_labels_and_posts_back(central)
     ] == 0
 
 
-@pytestmark_integration
+@integration
 async def test_engine_errors_show_beside_the_field_and_save_nothing(central) -> None:
     b = await logged_in(central)
     before = (await central.admin("GET", "/v1/policies")).json()["totalCount"]
@@ -225,14 +224,16 @@ async def test_engine_errors_show_beside_the_field_and_save_nothing(central) -> 
     r = await post(b, "/main/policies/new", fields, "add-exclusion")
     fields = {**as_dict(read_form(r.text).fields), "enforcementActions": "KILL_POD_ENFORCEMENT"}
     fields.update({"ex0-image": "quay.io/acme/app", "ex0-expiration": "next tuesday"})
+    fields["eventSource"] = "SOMETHING_ELSE"  # not an option: a forged form
     r = await post(b, "/main/policies/new", fields, "save")
     assert r.status_code == 400
     assert "RUNTIME" in error(r.text, "enforcementActions")
     assert "RFC 3339" in error(r.text, "ex0-expiration")
+    assert "event source" in error(r.text, "eventSource")
     assert (await central.admin("GET", "/v1/policies")).json()["totalCount"] == before
 
 
-@pytestmark_integration
+@integration
 async def test_save_a_full_policy_then_edit_it_keeping_what_the_builder_does_not_show(
     start_central, database_url
 ) -> None:

@@ -384,6 +384,8 @@ def draft_to_doc(
         errors["name"] = "A policy needs a name."
     if draft.severity not in severities:
         errors["severity"] = "Choose a severity."
+    if draft.event_source not in {value for value, _ in EVENT_SOURCES}:
+        errors["eventSource"] = "Choose an event source from the list."
     stages = [s for s in draft.stages if s in ACTIONS_BY_STAGE]
     if not stages:
         errors["lifecycleStages"] = "Choose at least one lifecycle stage."
