@@ -214,6 +214,8 @@ async def exclude_alert(c: Central, ident: Identity, alert_id: str) -> Exclusion
     exclusion = exclusion_for(row)
     await policies_api.add_exclusion(row["policy_id"], exclusion, c)
     await c.alerts.resolve([alert_id], resolution=EXCLUDED)
+    # re-evaluated after the resolve, so a quick background run cannot resolve it unmarked
+    c.policies_changed([row["policy_id"]])
     return exclusion
 
 

@@ -102,7 +102,9 @@ async def patch_policy(policy_id: str, body: PatchBody, c: CentralDep) -> dict[s
 
 
 async def add_exclusion(policy_id: str, exclusion: Exclusion, c: Central) -> Policy:
-    """The policy with ``exclusion`` added (once), validated and stored like an update."""
+    """The policy with ``exclusion`` added (once), validated and stored like an update; the
+    caller schedules the re-evaluation (``Central.policies_changed``) when its own work is
+    done."""
     policy = await c.policies.get(policy_id)
     if exclusion in policy.exclusions:
         return policy
