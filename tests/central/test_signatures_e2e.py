@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -171,6 +172,18 @@ class Registry:
 # ---- the tests ---------------------------------------------------------------------------
 
 
+def fires(db_url: str, image: str, policy: str = "Signed by first") -> bool:
+    """An ACTIVE build alert of ``policy`` for ``image``."""
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM alerts WHERE image_name = %s AND policy_name = %s"
+            " AND state = 'ACTIVE'",
+            (image, policy),
+        ).fetchone()
+    assert row is not None
+    return bool(row[0])
+
+
 async def scan(central: Any, image: str) -> dict[str, Any]:
     r = await central.admin("POST", "/v1/images/scan", json={"imageName": image, "force": True})
     assert r.status_code == 200, r.text
@@ -319,10 +332,26 @@ async def test_integration_changes_reverify_stored_images_and_referrers_are_read
     regy.sign_by_tag(repo, index["digest"], [(body, sign(first, body))])
 
     one = await integration(central, "first", first)
+    policy = {
+        "name": "Signed by first",
+        "severity": "HIGH_SEVERITY",
+        "lifecycleStages": ["BUILD"],
+        "categories": ["Supply Chain Security"],
+        "policySections": [
+            {
+                "policyGroups": [
+                    {"fieldName": "Image Signature Verified By", "values": [{"value": one}]}
+                ]
+            }
+        ],
+    }
+    assert (await central.admin("POST", "/v1/policies", json=policy)).status_code == 200
     got = await scan(central, f"{name}:second")
     assert results(got)[one]["status"] == "FAILED_VERIFICATION"
     got = await scan(central, f"{name}:referred")
     assert got["signatureVerifiedBy"] == [one], results(got)
+    assert fires(central.db_url, f"{name}:second")
+    assert not fires(central.db_url, f"{name}:referred")
     got = await scan(central, f"{name}:multi")
     assert got["id"] == child and got["signatureVerifiedBy"] == [one], results(got)
 
@@ -342,6 +371,8 @@ async def test_integration_changes_reverify_stored_images_and_referrers_are_read
     r = await central.admin("GET", f"/v1/images/{referred}")
     assert r.json().get("signatureVerifiedBy", []) == []
     assert set(results(r.json())) == {two}
+    # and its build policies were evaluated again: the policy on the deleted one now fires
+    assert fires(central.db_url, f"{name}:referred")
 
 
 async def test_signatures_are_read_with_the_registry_credentials_and_failures_are_reasons(

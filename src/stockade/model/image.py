@@ -144,11 +144,14 @@ class Image:
     def __post_init__(self) -> None:
         ident = self.id or self.name.digest or self.name.full_name
         key = f"{ident}@{self.scanned.isoformat()}" if self.scanned else ident
+        if self.signature_verified_by:  # re-verification changes this without a rescan
+            key += "#" + ",".join(sorted(self.signature_verified_by))
         object.__setattr__(self, "_cache_key", key)
 
     @property
     def cache_key(self) -> str:
-        """Identity of these facts: digest plus scan time (a rescan must bring a new time)."""
+        """Identity of these facts: digest plus scan time (a rescan must bring a new time)
+        plus the signature integrations that verified it."""
         return self._cache_key
 
 
