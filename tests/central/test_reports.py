@@ -550,10 +550,13 @@ async def test_bad_configurations_are_refused_naming_the_field(
         assert r.status_code == 400, (message, r.text)
         assert r.json()["message"].startswith(message), r.json()["message"]
     assert (await ok(await central.admin("GET", "/v2/reports/configuration-count")))["count"] == 0
-    # a collection a report uses cannot go
+    # a collection or a notifier a report uses cannot go
     await ok(await central.admin("POST", "/v2/reports/configurations", json=base))
     r = await central.admin("DELETE", f"/v1/collections/{coll_id}")
     assert r.status_code == 409 and "shop weekly" in r.json()["message"]
+    r = await central.admin("DELETE", f"/v1/notifiers/{notifier_id}?force=true")
+    assert r.status_code == 409 and "report configurations 'shop weekly'" in r.json()["message"]
+    await ok(await central.admin("DELETE", f"/v1/notifiers/{webhook['id']}"))
 
 
 async def test_scoped_and_read_only_callers(central: Any, seed_inventory: Any) -> None:
@@ -624,8 +627,17 @@ async def test_a_report_over_the_size_limit_fails_with_the_reason(
     assert status["nextAttemptAt"] is None  # not retried: the same data gives the same size
     r = await central.admin("GET", f"/api/reports/jobs/download?id={run['reportId']}")
     assert r.status_code == 400
-    # a waiting job can be cancelled, a finished one deleted
+    # a finished job can be deleted; a waiting one only cancelled
     await ok(await central.admin("DELETE", f"/v2/reports/jobs/{run['reportId']}/delete"))
     assert (
         await central.admin("GET", f"/v2/reports/jobs/{run['reportId']}/status")
     ).status_code == 404
+    await central.central.reports.stop()  # nothing picks the next job up
+    body = {"reportConfigId": cfg["id"], "reportNotificationMethod": "DOWNLOAD"}
+    waiting = (await ok(await central.admin("POST", "/v2/reports/run", json=body)))["reportId"]
+    status = await ok(await central.admin("GET", f"/v2/reports/jobs/{waiting}/status"))
+    assert status["status"]["runState"] == "WAITING"
+    r = await central.admin("DELETE", f"/v2/reports/jobs/{waiting}/delete")
+    assert r.status_code == 409
+    await ok(await central.admin("DELETE", f"/v2/reports/jobs/{waiting}/cancel"))
+    assert (await central.admin("GET", f"/v2/reports/jobs/{waiting}/status")).status_code == 404

@@ -199,6 +199,18 @@ class NotifierStore:
             if await cur.fetchone() is None:
                 raise NotFound(f"notifier {notifier_id!r} does not exist")
             cur = await conn.execute(
+                "SELECT name FROM report_configs WHERE doc->'notifiers' @> jsonb_build_array("
+                "jsonb_build_object('emailConfig', jsonb_build_object('notifierId', %s::text)))"
+                " ORDER BY name",
+                (notifier_id,),
+            )
+            reports = [r["name"] for r in await cur.fetchall()]
+            if reports:  # even with force: a scheduled report would fail at every run
+                raise Conflict(
+                    f"notifier is used by report configurations {', '.join(map(repr, reports))};"
+                    " remove it from them first"
+                )
+            cur = await conn.execute(
                 "SELECT name FROM policies WHERE doc->'notifiers' ? %s ORDER BY name",
                 (notifier_id,),
             )
