@@ -210,3 +210,45 @@ async def test_ecr_fields_map_to_the_api_and_errors_land_beside_them(central) ->
     edit = await b.get(f"/main/integrations/registries/{saved['id']}/edit")
     assert 'value="eu-west-1"' in edit.text and "aws-secret-value" not in edit.text
     assert "leave blank to keep it" in edit.text
+
+
+def _receivers() -> object:
+    """tests/central/notifiers/receivers.py (that folder is not a package)."""
+    name = "notifier_receivers"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, REPO / "tests" / "central" / "notifiers" / "receivers.py"
+        )
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+async def test_notifier_test_button_delivers_to_a_real_receiver(
+    start_central, database_url
+) -> None:
+    central = await start_central(database_url, notifier_allow_local_endpoints=True)
+    receiver = await _receivers().HttpReceiver().start()  # type: ignore[attr-defined]
+    try:
+        b = await logged_in(central)
+        token = await b.csrf("/main/integrations/notifiers/new?type=generic")
+        form = {
+            "csrf_token": token,
+            "type": "generic",
+            "name": "local hook",
+            "generic.endpoint": receiver.url + "/hook",
+            "action": "test",
+        }
+        r = await b.post("/main/integrations/notifiers/new", form)
+        assert r.status_code == 200 and 'data-ok="true"' in r.text, r.text
+        assert [q.path for q in receiver.requests] == ["/hook"]
+        assert (await central.admin("GET", "/v1/notifiers")).json()["notifiers"] == []
+        # the receiver refusing is shown as the test's failure
+        receiver.status = lambda _r: 403
+        r = await b.post("/main/integrations/notifiers/new", form)
+        assert r.status_code == 400 and 'data-ok="false"' in r.text
+        assert "403" in r.text
+    finally:
+        await receiver.stop()
