@@ -44,6 +44,7 @@ FAILED = "FAILED_VERIFICATION"
 CORRUPTED = "CORRUPTED_SIGNATURE"
 GENERIC_ERROR = "GENERIC_ERROR"
 REVERIFY_LIMIT = 1000
+VERIFY_BUDGET_SECONDS = 60.0
 MAX_REASON = 1000
 
 
@@ -134,6 +135,31 @@ def verify_image(
     return Verification(now, tuple(wanted), tuple(results))
 
 
+async def bounded_verify(
+    reference: str,
+    digests: Sequence[str],
+    integrations: Sequence[SignatureIntegration],
+    options: RegistryOptions,
+    *,
+    index_digest: bool = False,
+) -> Verification:
+    """:func:`verify_image` within ``VERIFY_BUDGET_SECONDS``: a registry that answers slowly
+    makes the image "not verified" (GENERIC_ERROR) instead of holding the scan. The worker
+    thread, itself bounded by the registry client's timeouts, finishes on its own."""
+    try:
+        return await asyncio.wait_for(
+            asyncio.to_thread(
+                verify_image, reference, digests, integrations, options, index_digest=index_digest
+            ),
+            VERIFY_BUDGET_SECONDS,
+        )
+    except TimeoutError:
+        now = dt.datetime.now(dt.UTC)
+        text = f"reading the signatures took longer than {VERIFY_BUDGET_SECONDS:.0f} s"
+        results = tuple(_result(i, now, GENERIC_ERROR, text, reference) for i in integrations)
+        return Verification(now, tuple(digests), results)
+
+
 class SignatureService:
     def __init__(self, central: Central) -> None:
         self.central = central
@@ -147,13 +173,8 @@ class SignatureService:
         integrations = await self.central.signature_integrations.list()
         if not integrations:
             return Verification(dt.datetime.now(dt.UTC), (manifest_digest,), ())
-        return await asyncio.to_thread(
-            verify_image,
-            reference,
-            [manifest_digest],
-            integrations,
-            options,
-            index_digest=True,
+        return await bounded_verify(
+            reference, [manifest_digest], integrations, options, index_digest=True
         )
 
     async def record(self, image_id: str, verification: Verification) -> None:
@@ -193,12 +214,8 @@ class SignatureService:
                 continue
             if integrations:
                 options = await c.integrations.options_for(ref.registry)
-                verification = await asyncio.to_thread(
-                    verify_image,
-                    f"{ref.registry}/{ref.repository}@{image_id}",
-                    digests,
-                    integrations,
-                    options,
+                verification = await bounded_verify(
+                    f"{ref.registry}/{ref.repository}@{image_id}", digests, integrations, options
                 )
             else:
                 verification = Verification(dt.datetime.now(dt.UTC), tuple(digests), ())
