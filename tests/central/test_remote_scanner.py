@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from stockade.central.scanning import LocalScanner, to_image
 from stockade.core import pki
 from stockade.core.errors import ConfigError
 from stockade.scanner.indexer.registry import RegistryOptions
+from stockade.scanner.matcher.sources import make_updater
+from stockade.scanner.matcher.store import VulnerabilityStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -37,6 +40,7 @@ _spec.loader.exec_module(_e2e)
 test_image = _e2e.test_image
 auth_registry = _e2e.auth_registry
 load_pypi_advisories = _e2e.load_pypi_advisories
+OSV_PYPI = _e2e.OSV_PYPI
 
 
 def _free_port() -> int:
@@ -120,7 +124,15 @@ def scanner(make_database, certs: Path) -> Iterator[Scanner]:
     try:
         matcher = _start(
             _stockade(
-                "scanner", "matcher", "--listen", f"127.0.0.1:{mport}", "--db-url", db_url, *tls
+                "scanner",
+                "matcher",
+                "--listen",
+                f"127.0.0.1:{mport}",
+                "--db-url",
+                db_url,
+                "--update-interval",
+                "1s",  # picks up what another process stores within a second
+                *tls,
             ),
             mport,
         )
@@ -166,8 +178,30 @@ def _in_process_cves(scanner_db_url: str, image: str, address: str) -> set[str]:
     return {v.cve for c in found.components for v in c.vulnerabilities}
 
 
+def _stored_counts(db_url: str, image_id: str) -> tuple[int, int, int]:
+    """The image's CVE count, its finding rows and its component rows."""
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT cves_count, (SELECT count(*) FROM image_cves WHERE image_id = %s),"
+            " (SELECT count(*) FROM image_components WHERE image_id = %s) FROM images"
+            " WHERE id = %s",
+            (image_id, image_id, image_id),
+        ).fetchone()
+    assert row is not None
+    return (row[0], row[1], row[2])
+
+
+def _load_only_urllib3(db_url: str, tmp: Path) -> None:
+    """Replace the Matcher's OSV PyPI data with urllib3's advisories alone."""
+    subset = tmp / "osv-pypi-urllib3"
+    shutil.copytree(OSV_PYPI / "vulns" / "urllib3", subset / "urllib3")
+    store = VulnerabilityStore(db_url)
+    run = store.update(make_updater("osv-pypi", offline=subset))
+    assert run.status == "updated", run
+
+
 async def test_scan_through_indexer_and_matcher_run_apart(
-    start_central, make_database, scanner: Scanner, auth_registry
+    start_central, make_database, scanner: Scanner, auth_registry, tmp_path: Path
 ) -> None:
     certs = scanner.certs
     c = await start_central(
@@ -210,14 +244,26 @@ async def test_scan_through_indexer_and_matcher_run_apart(
     assert service is not None
     assert await service.rematch_all() == 1
 
-    with psycopg.connect(c.db_url) as conn:
-        before = conn.execute(
-            "SELECT cves_count, (SELECT count(*) FROM image_cves WHERE image_id = %s),"
-            " (SELECT count(*) FROM image_components WHERE image_id = %s) FROM images"
-            " WHERE id = %s",
-            (body["id"], body["id"], body["id"]),
-        ).fetchone()
-    assert before[0] == len(remote_cves) and before[1] > 0
+    # the Matcher's data changes (only urllib3's advisories now): Central notices and
+    # re-matches the stored image through the remote services, without a new scan
+    watcher = c.central.data_watcher
+    assert watcher is not None
+    assert await watcher.check_once() is False  # the baseline is already taken
+    await asyncio.to_thread(_load_only_urllib3, scanner.db_url, tmp_path)
+    changed = False
+    for _ in range(40):  # the Matcher reloads on its 1 s schedule
+        await asyncio.sleep(0.5)
+        if await watcher.check_once():
+            changed = True
+            break
+    assert changed
+    r = await c.admin("GET", f"/v1/images/{body['id']}")
+    now_cves = {v["cve"] for comp in r.json()["components"] for v in comp.get("vulns", [])}
+    assert "CVE-2021-33503" in now_cves and "CVE-2020-28493" not in now_cves  # jinja2's gone
+    assert now_cves < remote_cves  # fewer, none new
+
+    before = _stored_counts(c.db_url, body["id"])
+    assert before[0] == len(now_cves) and before[1] > 0
 
     # the Matcher goes away: the scan fails with the reason on the image, results untouched
     scanner.matcher.stop()
@@ -229,14 +275,8 @@ async def test_scan_through_indexer_and_matcher_run_apart(
         state, error = conn.execute(
             "SELECT scan_state, scan_error FROM images WHERE id = %s", (body["id"],)
         ).fetchone()
-        after = conn.execute(
-            "SELECT cves_count, (SELECT count(*) FROM image_cves WHERE image_id = %s),"
-            " (SELECT count(*) FROM image_components WHERE image_id = %s) FROM images"
-            " WHERE id = %s",
-            (body["id"], body["id"], body["id"]),
-        ).fetchone()
     assert state == "FAILED" and "Matcher" in error
-    assert after == before  # nothing half-written
+    assert _stored_counts(c.db_url, body["id"]) == before  # nothing half-written
     data = (await c.admin("GET", "/v1/scanner/vulnerability-data")).json()
     assert data["status"] == "UNAVAILABLE" and "Matcher" in data["message"]
     ready = await c.client.get("/readyz")

@@ -31,7 +31,7 @@ from stockade.scanner.matcher.bundle import bundle_updaters
 from stockade.scanner.matcher.match import Matcher
 from stockade.scanner.matcher.sources import make_updater, names
 from stockade.scanner.matcher.sources.base import Updater
-from stockade.scanner.matcher.store import UpdateRun, VulnerabilityStore
+from stockade.scanner.matcher.store import SourceState, UpdateRun, VulnerabilityStore
 from stockade.scanner.v1 import matcher_pb2 as pb
 from stockade.scanner.v1 import matcher_pb2_grpc as pb_grpc
 from stockade.scanner.wire import (
@@ -82,6 +82,8 @@ class MatcherServicer(pb_grpc.MatcherServiceServicer):
         self.health = health.aio.HealthServicer()
         self._matcher = Matcher(())
         self._key: object = None
+        # the sources the in-memory Matcher was built from: metadata describes what is served
+        self._sources: list[SourceState] = []
         self.last_update: dt.datetime | None = None
         self.update_errors: tuple[str, ...] = ()
         self._refresh_lock = asyncio.Lock()
@@ -90,15 +92,14 @@ class MatcherServicer(pb_grpc.MatcherServiceServicer):
     def matcher(self) -> Matcher:
         return self._matcher
 
-    def _data_key(self) -> object:
-        return tuple((s.name, s.fingerprint, s.record_count) for s in self.store.sources())
-
     def _rebuild(self) -> bool:
-        key = self._data_key()
+        sources = self.store.sources()
+        key = tuple((s.name, s.fingerprint, s.record_count) for s in sources)
         if key == self._key:
             return False
         self._matcher = Matcher(self.store.records())
         self._key = key
+        self._sources = sources
         return True
 
     async def refresh(self) -> None:
@@ -176,7 +177,9 @@ class MatcherServicer(pb_grpc.MatcherServiceServicer):
     async def GetMetadata(
         self, request: pb.GetMetadataRequest, context: grpc.aio.ServicerContext
     ) -> pb.Metadata:
-        sources = await asyncio.to_thread(self.store.sources)
+        # what the in-memory Matcher holds, not the store (which may be ahead until the next
+        # refresh): a client that sees new fingerprints can re-match and get the new results
+        sources = self._sources
         count = self._matcher.count
         msg = pb.Metadata(
             has_vulnerability_data=count > 0,
