@@ -9,6 +9,7 @@ filter the alerts, as on every alert route.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -51,25 +52,43 @@ async def daily_counts(
     end = starts[-1] + dt.timedelta(days=1)
     p = Params()
     where = execute.where_clause(ALERTS, ident, query_terms(request), p)
-    # alerts that touch the window first (indexable), then one join row per active day
+    # One pass over the alerts in the window: each becomes (group, first day index, day
+    # index after its last active day), counted per distinct triple; the per-day numbers
+    # are then a running sum here. (Joining alerts to days made 30 rows per alert: 1.2 s
+    # at 100,000 alerts.)
+    start = p.add(starts[0])
     q = sql.SQL(
-        "SELECT d.day, s.g, count(*) AS n"
-        " FROM (SELECT {} AS g, a.first_occurred, a.resolved_at FROM {} WHERE {}"
-        "  AND a.state <> 'ATTEMPTED' AND a.first_occurred < {}"
-        "  AND (a.resolved_at IS NULL OR a.resolved_at >= {})) s"
-        " JOIN unnest({}::timestamptz[]) AS d(day)"
-        "  ON s.first_occurred < d.day + interval '1 day'"
-        "  AND (s.resolved_at IS NULL OR s.resolved_at >= d.day)"
-        " GROUP BY d.day, s.g"
-    ).format(_GROUP_BY[key], ALERTS.table, where, p.add(end), p.add(starts[0]), p.add(starts))
+        "SELECT g, s, e, count(*) AS n FROM ("
+        " SELECT {} AS g,"
+        "  greatest(0, floor(extract(epoch FROM a.first_occurred - {}) / 86400))::int AS s,"
+        "  CASE WHEN a.resolved_at IS NULL THEN {}"
+        "   ELSE least({}, floor(extract(epoch FROM a.resolved_at - {}) / 86400)::int + 1)"
+        "  END AS e"
+        " FROM {} WHERE {} AND a.state <> 'ATTEMPTED' AND a.first_occurred < {}"
+        "  AND (a.resolved_at IS NULL OR a.resolved_at >= {})) x"
+        " GROUP BY g, s, e"
+    ).format(
+        _GROUP_BY[key],
+        start,
+        p.add(days),
+        p.add(days),
+        start,
+        ALERTS.table,
+        where,
+        p.add(end),
+        start,
+    )
     async with c.db.connection() as conn:
         cur = await conn.execute(q, p)
         rows = await cur.fetchall()
-    index = {s: i for i, s in enumerate(starts)}
-    series: dict[str, list[int]] = {}
+    steps: dict[str, list[int]] = {}  # +n where a run of days begins, -n after it ends
     for r in rows:
-        counts = series.setdefault(r["g"] or "", [0] * days)
-        counts[index[r["day"]]] = int(r["n"])
+        step = steps.setdefault(r["g"] or "", [0] * (days + 1))
+        if r["s"] < r["e"]:
+            step[r["s"]] += int(r["n"])
+            step[r["e"]] -= int(r["n"])
+    series = {g: list(itertools.accumulate(step[:days])) for g, step in steps.items()}
+    series = {g: counts for g, counts in series.items() if any(counts)}
     return {
         "days": [s.date().isoformat() for s in starts],
         "groups": [{"group": g, "counts": series[g]} for g in sorted(series)],
