@@ -5,6 +5,7 @@ Also the service-account key checks of GCR / Artifact Registry integrations."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import importlib.util
@@ -24,6 +25,8 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+from stockade.central.registry_auth import EcrAuth, EcrTokens, RegistryAuthError
 
 pytestmark = [pytest.mark.integration]
 
@@ -288,3 +291,44 @@ def test_tokens_expire_by_the_answer_not_a_guess() -> None:
     )
     assert (token.username, token.password) == ("AWS", "pw")
     assert token.expires_at == when.replace(tzinfo=dt.UTC).timestamp()
+
+
+async def test_ecr_with_the_default_credential_chain(
+    start_central, database_url, fake_ecr: FakeEcr, auth_registry, monkeypatch, tmp_path
+) -> None:
+    """useIam: no keys stored; botocore's chain finds them (here in the environment, as a
+    pod's web-identity or instance role would be found)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    c = await start_central(database_url, ecr_endpoint_url=fake_ecr.url)
+    doc = {
+        "name": "role",
+        "type": "ecr",
+        "ecr": {
+            "endpoint": auth_registry.address,
+            "region": REGION,
+            "useIam": True,
+            "insecure": True,
+        },
+    }
+    r = await c.admin("POST", "/v1/imageintegrations", json=doc)
+    assert r.status_code == 200, r.text
+    assert r.json()["ecr"]["secretAccessKey"] == "" and r.json()["ecr"]["accessKeyId"] == ""
+    image = f"{auth_registry.address}/private/test:latest"
+    r = await c.admin("POST", "/v1/images/scan", json={"imageName": image})
+    assert r.status_code == 200, r.text
+    assert fake_ecr.calls == 1 and fake_ecr.problems == []
+
+    r = await c.admin("POST", "/v1/imageintegrations/test", json=doc)
+    # the token from the scan is still valid: the test call reuses it without asking AWS
+    assert r.status_code == 200 and fake_ecr.calls == 1
+
+    # nowhere to find credentials: one sentence saying so
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    fresh = EcrTokens(fake_ecr.url)
+    with pytest.raises(RegistryAuthError, match="no AWS credentials found"):
+        await asyncio.to_thread(fresh.credentials, EcrAuth(region=REGION, use_iam=True))
