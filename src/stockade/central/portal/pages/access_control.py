@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from stockade.central.api import access as access_api
 from stockade.central.api import apitokens as tokens_api
 from stockade.central.auth.model import RESOURCES, Access
-from stockade.central.errors import BadRequest, CentralError, Conflict, NotFound
+from stockade.central.errors import BadRequest, CentralError, Conflict
 from stockade.central.portal import scope_rules
 from stockade.central.portal.common import (
     PortalRoute,
@@ -26,6 +26,7 @@ from stockade.central.portal.common import (
     render,
     viewer,
 )
+from stockade.central.portal.form_routes import add_delete_route, add_save_routes
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 BASE = "/main/access"
@@ -246,14 +247,7 @@ def _role_error_field(message: str) -> str:
     return "name"  # exists already, built in
 
 
-@router.post(BASE + "/roles/new")
-async def create_role(request: Request) -> Response:
-    return await _save_role(request, None)
-
-
-@router.post(BASE + "/roles/{name}")
-async def update_role(name: str, request: Request) -> Response:
-    return await _save_role(request, name)
+add_save_routes(router, BASE + "/roles/new", BASE + "/roles/{key}", _save_role)
 
 
 # ---- one permission set --------------------------------------------------------------------
@@ -323,14 +317,9 @@ async def _save_permission_set(request: Request, ps_id: str | None) -> Response:
     return RedirectResponse(BASE + "/permission-sets", status_code=303)
 
 
-@router.post(BASE + "/permission-sets/new")
-async def create_permission_set(request: Request) -> Response:
-    return await _save_permission_set(request, None)
-
-
-@router.post(BASE + "/permission-sets/{ps_id}")
-async def update_permission_set(ps_id: str, request: Request) -> Response:
-    return await _save_permission_set(request, ps_id)
+add_save_routes(
+    router, BASE + "/permission-sets/new", BASE + "/permission-sets/{key}", _save_permission_set
+)
 
 
 # ---- one access scope ----------------------------------------------------------------------
@@ -394,32 +383,12 @@ async def _save_scope(request: Request, scope_id: str | None) -> Response:
     return RedirectResponse(BASE + "/scopes", status_code=303)
 
 
-@router.post(BASE + "/scopes/new")
-async def create_scope(request: Request) -> Response:
-    return await _save_scope(request, None)
+add_save_routes(router, BASE + "/scopes/new", BASE + "/scopes/{key}", _save_scope)
 
 
-@router.post(BASE + "/scopes/{scope_id}")
-async def update_scope(scope_id: str, request: Request) -> Response:
-    return await _save_scope(request, scope_id)
-
-
-# ---- delete any of the three ---------------------------------------------------------------
-
-_DELETE = {
-    "roles": access_api.delete_role,
-    "permission-sets": access_api.delete_permission_set,
-    "scopes": access_api.delete_scope,
-}
-
-
-@router.post(BASE + "/{kind}/{key}/delete")
-async def delete_entry(kind: str, key: str, request: Request) -> Response:
-    v = await viewer(request)
-    await checked_form(request, v)
-    handler = _DELETE.get(kind)
-    if handler is None:
-        raise NotFound(f"no access control list {kind!r}")
-    await need(v, ACCESS, write=True)
-    await handler(key, central_of(request))
-    return RedirectResponse(f"{BASE}/{kind}", status_code=303)
+for _kind, _delete in (
+    ("roles", access_api.delete_role),
+    ("permission-sets", access_api.delete_permission_set),
+    ("scopes", access_api.delete_scope),
+):
+    add_delete_route(router, f"{BASE}/{_kind}/{{key}}/delete", ACCESS, _delete, f"{BASE}/{_kind}")

@@ -26,6 +26,7 @@ from stockade.central.portal.common import (
     viewer,
     with_body,
 )
+from stockade.central.portal.form_routes import add_delete_route, add_save_routes
 from stockade.central.portal.notifier_forms import TYPE_LABELS
 from stockade.central.store.integrations import MASK, TYPES
 
@@ -231,20 +232,7 @@ async def _save_registry(request: Request, integration_id: str | None) -> Respon
     return RedirectResponse(BASE, status_code=303)
 
 
-@router.post(BASE + "/registries/new")
-async def create_registry(request: Request) -> Response:
-    return await _save_registry(request, None)
-
-
-@router.post(BASE + "/registries/{integration_id}/edit")
-async def update_registry(integration_id: str, request: Request) -> Response:
-    return await _save_registry(request, integration_id)
-
-
-@router.post(BASE + "/registries/{integration_id}/delete")
-async def delete_registry(integration_id: str, request: Request) -> Response:
-    v = await viewer(request)
-    await checked_form(request, v)
-    await need(v, RESOURCE, write=True)
-    await images_api.delete_integration(integration_id, central_of(request))
-    return RedirectResponse(BASE, status_code=303)
+add_save_routes(router, BASE + "/registries/new", BASE + "/registries/{key}/edit", _save_registry)
+add_delete_route(
+    router, BASE + "/registries/{key}/delete", RESOURCE, images_api.delete_integration, BASE
+)

@@ -26,7 +26,9 @@ from stockade.central.portal.common import (
     viewer,
     with_body,
 )
+from stockade.central.portal.form_routes import add_delete_route, add_save_routes
 from stockade.central.portal.pages.integrations import BASE, RESOURCE
+from stockade.central.runtime import Central
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 NOTIFIERS = BASE + "/notifiers"
@@ -143,20 +145,10 @@ async def _save(request: Request, notifier_id: str | None) -> Response:
     return RedirectResponse(BASE, status_code=303)
 
 
-@router.post(NOTIFIERS + "/new")
-async def create_notifier(request: Request) -> Response:
-    return await _save(request, None)
+async def _delete(notifier_id: str, c: Central) -> None:
+    # not forced: a notifier that policies still name is refused with the API's message
+    await notifiers_api.delete_notifier(notifier_id, c, force=False)
 
 
-@router.post(NOTIFIERS + "/{notifier_id}/edit")
-async def update_notifier(notifier_id: str, request: Request) -> Response:
-    return await _save(request, notifier_id)
-
-
-@router.post(NOTIFIERS + "/{notifier_id}/delete")
-async def delete_notifier(notifier_id: str, request: Request) -> Response:
-    v = await viewer(request)
-    await checked_form(request, v)
-    await need(v, RESOURCE, write=True)
-    await notifiers_api.delete_notifier(notifier_id, central_of(request), force=False)
-    return RedirectResponse(BASE, status_code=303)
+add_save_routes(router, NOTIFIERS + "/new", NOTIFIERS + "/{key}/edit", _save)
+add_delete_route(router, NOTIFIERS + "/{key}/delete", RESOURCE, _delete, BASE)
