@@ -184,6 +184,19 @@ def fires(db_url: str, image: str, policy: str = "Signed by first") -> bool:
     return bool(row[0])
 
 
+async def signature_policy(central: Any, name: str, integration_id: str) -> None:
+    """A build policy that fires when an image is not verified by ``integration_id``."""
+    group = {"fieldName": "Image Signature Verified By", "values": [{"value": integration_id}]}
+    policy = {
+        "name": name,
+        "severity": "HIGH_SEVERITY",
+        "lifecycleStages": ["BUILD"],
+        "categories": ["Supply Chain Security"],
+        "policySections": [{"policyGroups": [group]}],
+    }
+    assert (await central.admin("POST", "/v1/policies", json=policy)).status_code == 200
+
+
 async def scan(central: Any, image: str) -> dict[str, Any]:
     r = await central.admin("POST", "/v1/images/scan", json={"imageName": image, "force": True})
     assert r.status_code == 200, r.text
@@ -243,20 +256,7 @@ async def test_scan_verifies_cosign_signatures_and_the_policy_follows(
     regy.sign_by_tag(repo, garbage, [(b"\x00not json", "%%% not base64 %%%")])
 
     ci = await integration(central, "ci", trusted)
-    policy = {
-        "name": "Images must be signed by CI",
-        "severity": "HIGH_SEVERITY",
-        "lifecycleStages": ["BUILD"],
-        "categories": ["Supply Chain Security"],
-        "policySections": [
-            {
-                "policyGroups": [
-                    {"fieldName": "Image Signature Verified By", "values": [{"value": ci}]}
-                ]
-            }
-        ],
-    }
-    assert (await central.admin("POST", "/v1/policies", json=policy)).status_code == 200
+    await signature_policy(central, "Images must be signed by CI", ci)
 
     got = await scan(central, f"{name}:latest")
     assert got["id"] == signed_digest
@@ -332,20 +332,7 @@ async def test_integration_changes_reverify_stored_images_and_referrers_are_read
     regy.sign_by_tag(repo, index["digest"], [(body, sign(first, body))])
 
     one = await integration(central, "first", first)
-    policy = {
-        "name": "Signed by first",
-        "severity": "HIGH_SEVERITY",
-        "lifecycleStages": ["BUILD"],
-        "categories": ["Supply Chain Security"],
-        "policySections": [
-            {
-                "policyGroups": [
-                    {"fieldName": "Image Signature Verified By", "values": [{"value": one}]}
-                ]
-            }
-        ],
-    }
-    assert (await central.admin("POST", "/v1/policies", json=policy)).status_code == 200
+    await signature_policy(central, "Signed by first", one)
     got = await scan(central, f"{name}:second")
     assert results(got)[one]["status"] == "FAILED_VERIFICATION"
     got = await scan(central, f"{name}:referred")
