@@ -51,6 +51,28 @@ def _page(
     )
 
 
+def _entry_form(
+    request: Request,
+    v: Viewer,
+    template: str,
+    values: Mapping[str, Any],
+    key: str | None,
+    errors: Mapping[str, str] | None,
+    **extra: Any,
+) -> HTMLResponse:
+    """One role, permission set or access scope: ``key`` None for a new one."""
+    return _page(
+        request,
+        v,
+        template,
+        400 if errors else 200,
+        entry_key=key,
+        values=values,
+        errors=errors or {},
+        **extra,
+    )
+
+
 @router.get(BASE)
 async def access_home(request: Request) -> Response:
     v = await viewer(request)
@@ -174,14 +196,13 @@ async def _role_form(
     c = central_of(request)
     sets = (await access_api.list_permission_sets(c))["permissionSets"]
     scopes = (await access_api.list_scopes(c))["accessScopes"]
-    return _page(
+    return _entry_form(
         request,
         v,
         "access_role.html",
-        400 if errors else 200,
-        role_name=name,
-        values=values,
-        errors=errors or {},
+        values,
+        name,
+        errors,
         permission_sets=[(s["id"], s["name"]) for s in sets],
         scopes=[(s["id"], s["name"]) for s in scopes],
     )
@@ -260,14 +281,13 @@ def _ps_form(
     ps_id: str | None,
     errors: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
-    return _page(
+    return _entry_form(
         request,
         v,
         "access_permission_set.html",
-        400 if errors else 200,
-        ps_id=ps_id,
-        values=values,
-        errors=errors or {},
+        values,
+        ps_id,
+        errors,
         resources=RESOURCES,
         levels=LEVELS,
     )
@@ -332,15 +352,7 @@ def _scope_form(
     scope_id: str | None,
     errors: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
-    return _page(
-        request,
-        v,
-        "access_scope.html",
-        400 if errors else 200,
-        scope_id=scope_id,
-        values=values,
-        errors=errors or {},
-    )
+    return _entry_form(request, v, "access_scope.html", values, scope_id, errors)
 
 
 @router.get(BASE + "/scopes/new")
