@@ -642,3 +642,74 @@ async def test_a_report_over_the_size_limit_fails_with_the_reason(
     assert r.status_code == 409
     await ok(await central.admin("DELETE", f"/v2/reports/jobs/{waiting}/cancel"))
     assert (await central.admin("GET", f"/v2/reports/jobs/{waiting}/status")).status_code == 404
+
+
+async def test_embedded_collections(central: Any, seed_inventory: Any) -> None:
+    await seed(central, seed_inventory)
+    shop = (await ok(await central.admin("POST", "/v1/collections", json=SHOP)))["collection"]
+    ops_doc = {
+        "name": "prod ops",
+        "resourceSelectors": [
+            {
+                "rules": [
+                    {"fieldName": "Cluster", "values": [{"value": "prod"}]},
+                    {"fieldName": "Namespace", "values": [{"value": "ops"}]},
+                ]
+            }
+        ],
+    }
+    ops = (await ok(await central.admin("POST", "/v1/collections", json=ops_doc)))["collection"]
+    parent_doc = {"name": "all prod", "embeddedCollectionIds": [shop["id"], ops["id"]]}
+    dry = await ok(await central.admin("POST", "/v1/collections/dryrun", json=parent_doc))
+    assert [(d["namespace"], d["name"]) for d in dry["deployments"]] == [
+        ("ops", "job"),
+        ("shop", "api"),
+        ("shop", "web"),
+    ]
+    parent = (await ok(await central.admin("POST", "/v1/collections", json=parent_doc)))[
+        "collection"
+    ]
+    assert parent["embeddedCollections"] == [{"id": shop["id"]}, {"id": ops["id"]}]
+    top = await ok(
+        await central.admin(
+            "POST",
+            "/v1/collections",
+            json={"name": "top", "embeddedCollections": [{"id": parent["id"]}]},
+        )
+    )
+    # a cycle, an unknown collection and deleting an embedded one are refused
+    r = await central.admin(
+        "PATCH",
+        f"/v1/collections/{shop['id']}",
+        json={**SHOP, "embeddedCollectionIds": [top["collection"]["id"]]},
+    )
+    assert r.status_code == 400
+    assert r.json()["message"] == (
+        "embeddedCollectionIds: would make the collection embed itself (a cycle)"
+    )
+    r = await central.admin(
+        "POST",
+        "/v1/collections",
+        json={"name": "x", "embeddedCollectionIds": [shop["id"], "not-a-collection"]},
+    )
+    assert r.status_code == 400
+    assert r.json()["message"] == (
+        "embeddedCollectionIds[1]: collection 'not-a-collection' does not exist"
+    )
+    r = await central.admin("DELETE", f"/v1/collections/{ops['id']}")
+    assert r.status_code == 409
+    assert r.json()["message"] == "collection is used by collection 'all prod'; change them first"
+    # a report over the top collection holds every embedded deployment's findings
+    doc = report_config(top["collection"]["id"], "", notifiers=[])
+    doc["schedule"] = {"intervalType": "UNSET"}
+    cfg = await ok(await central.admin("POST", "/v2/reports/configurations", json=doc))
+    run, status = await run_report(central, cfg["id"], "DOWNLOAD")
+    assert status["runState"] == "GENERATED", status
+    r = await central.admin("GET", f"/api/reports/jobs/download?id={run['reportId']}")
+    lines = csv_in_zip(r.content).splitlines()[1:]
+    assert sorted({tuple(line.split(",")[1:3]) for line in lines}) == [
+        ("ops", "job"),
+        ("shop", "api"),
+        ("shop", "web"),
+    ]
+    assert len(lines) == 7  # ops/job 2 (D2), shop/api 2 (D2), shop/web 3 (D1)

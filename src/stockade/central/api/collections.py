@@ -1,6 +1,6 @@
 """Collections (``/v1/collections``, resource ``WorkflowAdministration``): named sets of
-deployments that report configurations cover. ``dryrun`` shows which deployments a set of
-selectors matches (limited to those the caller may see)."""
+deployments that report configurations cover, by selectors and embedded collections.
+``dryrun`` shows which deployments a collection would hold (those the caller may see)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from stockade.central.api.deps import CentralDep, reader, writer
 from stockade.central.api.listing import json_body, pagination
 from stockade.central.auth.identity import Identity
 from stockade.central.auth.model import Access
-from stockade.central.errors import BadRequest
-from stockade.central.reports.collections import FIELDS, parse_selectors
+from stockade.central.reports.collections import FIELDS
 
 router = APIRouter(tags=["Collections"])
 RESOURCE = "WorkflowAdministration"
@@ -32,29 +31,26 @@ async def selectors() -> dict[str, Any]:
 async def dryrun(
     request: Request, c: CentralDep, ident: Identity = reader(RESOURCE)
 ) -> dict[str, Any]:
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise BadRequest("body: must be a collection object")
-    sel = parse_selectors(body.get("resourceSelectors"))
     page = pagination(request)
     scopes = ident.roles.scopes_for("Deployment", Access.READ_ACCESS)
-    deployments = await c.reports.store.dryrun(sel, page.limit, page.offset, scopes)
+    body = await json_body(request)
+    deployments = await c.reports.collections.dryrun(body, page.limit, page.offset, scopes)
     return {"deployments": deployments}
 
 
 @router.get(BASE, dependencies=[reader(RESOURCE)], summary="List collections")
 async def list_collections(c: CentralDep, name: str = "") -> dict[str, Any]:
-    return {"collections": await c.reports.store.list_collections(name)}
+    return {"collections": await c.reports.collections.all(name)}
 
 
 @router.get("/v1/collectionscount", dependencies=[reader(RESOURCE)], summary="Count")
 async def count_collections(c: CentralDep, name: str = "") -> dict[str, int]:
-    return {"count": len(await c.reports.store.list_collections(name))}
+    return {"count": len(await c.reports.collections.all(name))}
 
 
 @router.get(BASE + "/{collection_id}", dependencies=[reader(RESOURCE)])
 async def get_collection(collection_id: str, c: CentralDep) -> dict[str, Any]:
-    return {"collection": await c.reports.store.get_collection(collection_id)}
+    return {"collection": await c.reports.collections.get(collection_id)}
 
 
 @router.post(BASE, summary="Create a collection")
@@ -62,7 +58,7 @@ async def create_collection(
     request: Request, c: CentralDep, ident: Identity = writer(RESOURCE)
 ) -> dict[str, Any]:
     doc = await json_body(request)
-    return {"collection": await c.reports.store.save_collection(doc, ident.principal)}
+    return {"collection": await c.reports.collections.save(doc, ident.principal)}
 
 
 @router.patch(BASE + "/{collection_id}", summary="Replace a collection's name and selectors")
@@ -70,9 +66,7 @@ async def update_collection(
     collection_id: str, request: Request, c: CentralDep, ident: Identity = writer(RESOURCE)
 ) -> dict[str, Any]:
     doc = await json_body(request)
-    return {
-        "collection": await c.reports.store.save_collection(doc, ident.principal, collection_id)
-    }
+    return {"collection": await c.reports.collections.save(doc, ident.principal, collection_id)}
 
 
 @router.delete(
@@ -81,5 +75,5 @@ async def update_collection(
     summary="Delete a collection no report uses",
 )
 async def delete_collection(collection_id: str, c: CentralDep) -> dict[str, Any]:
-    await c.reports.store.delete_collection(collection_id)
+    await c.reports.collections.delete(collection_id)
     return {}

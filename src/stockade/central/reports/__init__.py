@@ -5,7 +5,8 @@ collections.py  the product's resourceSelectors → a SQL condition on deploymen
 configs.py      the product's v2 report configuration, checked field by field
 schedule.py     DAILY / WEEKLY / MONTHLY at hour:minute UTC → the next run time
 csvreport.py    rows from a server-side cursor → csv → zip, bounded
-store.py        collections, configurations and jobs in Central DB (migration 0010)
+collection_store.py  collections (with embedded ones) in Central DB; the dry run
+store.py        report configurations and jobs in Central DB (migration 0010)
 service.py      ReportService: the tick (schedule due runs, claim and run jobs, mail)
 """
 

@@ -1,7 +1,8 @@
 """Collections: named sets of deployments chosen by cluster, namespace and deployment name
 (exact or regular expression) and by label (the product's ``resourceSelectors``).
 
-A collection holds the deployments matched by any of its selectors; a selector matches a
+A collection holds the deployments matched by any of its selectors (and those of the
+collections it embeds, see collection_store.py); a selector matches a
 deployment when every one of its rules does; a rule matches when any of its values does.
 Regular expressions are PostgreSQL's and must match the whole name; they are evaluated
 only in the database (checked there when saved), so what a dry run shows is what a report

@@ -33,6 +33,7 @@ from stockade.central.errors import DatabaseUnavailable, NotFound
 from stockade.central.notifiers import mail
 from stockade.central.notifiers.base import DeliveryFailed, DeliveryOptions, InvalidNotifier
 from stockade.central.notifiers.store import NotifierStore, SecretsUnreadable
+from stockade.central.reports.collection_store import CollectionStore
 from stockade.central.reports.configs import EmailTarget, ReportConfig, parse_config
 from stockade.central.reports.csvreport import generate
 from stockade.central.reports.errors import ReportFailed
@@ -69,6 +70,7 @@ class ReportService:
     ) -> None:
         self.db = db
         self.store = ReportStore(db)
+        self.collections = CollectionStore(db)
         self.notifiers = notifiers
         self.settings = settings
         self.clock = clock
@@ -100,7 +102,7 @@ class ReportService:
         cfg = parse_config(row["doc"])
         try:
             if not job["has_content"]:
-                selectors = await self.store.selectors_of(cfg.collection_id)
+                selectors = await self.collections.selectors_of(cfg.collection_id)
                 as_of = self.clock()
                 report = await generate(
                     self.db,

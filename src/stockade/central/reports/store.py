@@ -1,92 +1,29 @@
-"""Collections, report configurations and report jobs in Central DB."""
+"""Report configurations and report jobs in Central DB."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from stockade.central.auth.model import ScopeRules
-from stockade.central.auth.scope_sql import ScopeColumns, scope_filter
 from stockade.central.db.database import Conn, Database
 from stockade.central.errors import Conflict, NotFound
-from stockade.central.reports.collections import (
-    DEPLOYMENTS_FROM,
-    Selector,
-    parse_selectors,
-    regexes,
-    selectors_json,
-    selectors_sql,
-)
+from stockade.central.reports.collection_store import as_uuid, ts
 from stockade.central.reports.configs import ReportConfig, config_json, parse_config
 from stockade.central.reports.errors import InvalidReport
 from stockade.central.reports.schedule import next_run
-from stockade.central.sqlparams import Params
 
 logger = logging.getLogger(__name__)
-_DEPLOYMENT_SCOPE = ScopeColumns(
-    cluster_id=sql.SQL("d.cluster_id"), namespace=sql.SQL("d.namespace")
-)
 
 JOB_STATES = ("WAITING", "PREPARING", "GENERATED", "DELIVERED", "FAILURE")
 _JOB_COLUMNS = (
     "id, config_id, kind, method, state, requester, created_at, started_at, data_as_of,"
     " completed_at, error, attempts, next_attempt_at, row_count, content_size"
 )
-
-
-def ts(value: dt.datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
-def _uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise NotFound(f"{what} {value!r} does not exist") from exc
-
-
-@dataclass(frozen=True)
-class CollectionDoc:
-    name: str
-    description: str
-    selectors: tuple[Selector, ...]
-
-
-def parse_collection(doc: Any) -> CollectionDoc:
-    if not isinstance(doc, dict):
-        raise InvalidReport("body", "must be a collection object")
-    name = doc.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidReport("name", "is required")
-    if len(name) > 256:
-        raise InvalidReport("name", "is longer than 256 characters")
-    description = doc.get("description") or ""
-    if not isinstance(description, str):
-        raise InvalidReport("description", "must be a string")
-    if doc.get("embeddedCollectionIds") or doc.get("embeddedCollections"):
-        raise InvalidReport("embeddedCollectionIds", "embedded collections are not supported")
-    return CollectionDoc(name.strip(), description, parse_selectors(doc.get("resourceSelectors")))
-
-
-def collection_json(r: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": str(r["id"]),
-        "name": r["name"],
-        "description": r["description"],
-        "createdAt": ts(r["created_at"]),
-        "lastUpdated": ts(r["updated_at"]),
-        "createdBy": {"id": r["created_by"], "name": r["created_by"]},
-        "updatedBy": {"id": r["updated_by"], "name": r["updated_by"]},
-        "resourceSelectors": r["resource_selectors"],
-        "embeddedCollections": [],
-    }
 
 
 def job_json(r: dict[str, Any]) -> dict[str, Any]:
@@ -108,125 +45,6 @@ def job_json(r: dict[str, Any]) -> dict[str, Any]:
 class ReportStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-
-    # --- collections
-
-    async def _check_regexes(self, conn: Conn, selectors: tuple[Selector, ...]) -> None:
-        for path, pattern in regexes(selectors):
-            try:
-                async with conn.transaction():  # a savepoint: the error must not end ours
-                    await conn.execute("SELECT '' ~ ('^(?:' || %s || ')$')", (pattern,))
-            except psycopg.errors.InvalidRegularExpression as exc:
-                raise InvalidReport(
-                    path, f"is not a valid regular expression ({exc.diag.message_primary})"
-                ) from exc
-
-    async def save_collection(
-        self, doc: Any, principal: str, collection_id: str | None = None
-    ) -> dict[str, Any]:
-        """Create (no ``collection_id``) or replace a collection."""
-        c = parse_collection(doc)
-        selectors = Jsonb(selectors_json(c.selectors))
-        try:
-            async with self.db.connection() as conn:
-                await self._check_regexes(conn, c.selectors)
-                if collection_id is None:
-                    cur = await conn.execute(
-                        "INSERT INTO collections (id, name, description, resource_selectors,"
-                        " created_by, updated_by) VALUES (%s, %s, %s, %s, %s, %s) RETURNING *",
-                        (uuid.uuid4(), c.name, c.description, selectors, principal, principal),
-                    )
-                else:
-                    cur = await conn.execute(
-                        "UPDATE collections SET name = %s, description = %s,"
-                        " resource_selectors = %s, updated_by = %s, updated_at = now()"
-                        " WHERE id = %s RETURNING *",
-                        (
-                            c.name,
-                            c.description,
-                            selectors,
-                            principal,
-                            _uuid(collection_id, "collection"),
-                        ),
-                    )
-                row = await cur.fetchone()
-        except psycopg.errors.UniqueViolation as exc:
-            raise Conflict(f"a collection named {c.name!r} already exists") from exc
-        if row is None:
-            raise NotFound(f"collection {collection_id!r} does not exist")
-        return collection_json(row)
-
-    async def get_collection(self, collection_id: str) -> dict[str, Any]:
-        async with self.db.connection() as conn:
-            cur = await conn.execute(
-                "SELECT * FROM collections WHERE id = %s", (_uuid(collection_id, "collection"),)
-            )
-            row = await cur.fetchone()
-        if row is None:
-            raise NotFound(f"collection {collection_id!r} does not exist")
-        return collection_json(row)
-
-    async def list_collections(self, name_prefix: str = "") -> list[dict[str, Any]]:
-        async with self.db.connection() as conn:
-            cur = await conn.execute(
-                "SELECT * FROM collections WHERE starts_with(lower(name), lower(%s)) ORDER BY name",
-                (name_prefix,),
-            )
-            return [collection_json(r) for r in await cur.fetchall()]
-
-    async def delete_collection(self, collection_id: str) -> None:
-        cid = _uuid(collection_id, "collection")
-        async with self.db.connection() as conn:
-            cur = await conn.execute(
-                "SELECT name FROM report_configs WHERE collection_id = %s ORDER BY name", (cid,)
-            )
-            users = [r["name"] for r in await cur.fetchall()]
-            if users:
-                raise Conflict(
-                    f"collection is used by report configurations {', '.join(map(repr, users))};"
-                    " change or delete them first"
-                )
-            cur = await conn.execute("DELETE FROM collections WHERE id = %s", (cid,))
-            if cur.rowcount == 0:
-                raise NotFound(f"collection {collection_id!r} does not exist")
-
-    async def selectors_of(self, collection_id: str) -> tuple[Selector, ...]:
-        doc = await self.get_collection(collection_id)
-        return parse_selectors(doc["resourceSelectors"])
-
-    async def dryrun(
-        self,
-        selectors: tuple[Selector, ...],
-        limit: int,
-        offset: int,
-        scopes: list[ScopeRules | None],
-    ) -> list[dict[str, Any]]:
-        """The deployments the selectors match, within the caller's ``scopes``."""
-        p = Params()
-        query = sql.SQL(
-            "SELECT d.id::text AS id, d.name, d.namespace, cl.name AS cluster,"
-            " cl.id::text AS cluster_id FROM {} WHERE {} AND {}"
-            " ORDER BY cl.name, d.namespace, d.name, d.id LIMIT {} OFFSET {}"
-        ).format(
-            DEPLOYMENTS_FROM,
-            selectors_sql(selectors, p),
-            scope_filter(scopes, _DEPLOYMENT_SCOPE, p),
-            p.add(limit),
-            p.add(offset),
-        )
-        async with self.db.connection() as conn:
-            await self._check_regexes(conn, selectors)
-            rows = await (await conn.execute(query, p)).fetchall()
-        return [
-            {
-                "id": r["id"],
-                "name": r["name"],
-                "namespace": r["namespace"],
-                "clusterName": r["cluster"],
-                "clusterId": r["cluster_id"],
-            }
-            for r in rows
-        ]
 
     # --- report configurations
 
@@ -287,7 +105,7 @@ class ReportStore:
                             cfg.collection_id,
                             stored,
                             due,
-                            _uuid(config_id, "report configuration"),
+                            as_uuid(config_id, "report configuration"),
                         ),
                     )
                 row = await cur.fetchone()
@@ -301,7 +119,7 @@ class ReportStore:
         async with self.db.connection() as conn:
             cur = await conn.execute(
                 "SELECT * FROM report_configs WHERE id = %s",
-                (_uuid(config_id, "report configuration"),),
+                (as_uuid(config_id, "report configuration"),),
             )
             row = await cur.fetchone()
         if row is None:
@@ -320,7 +138,7 @@ class ReportStore:
         async with self.db.connection() as conn:
             cur = await conn.execute(
                 "DELETE FROM report_configs WHERE id = %s",
-                (_uuid(config_id, "report configuration"),),
+                (as_uuid(config_id, "report configuration"),),
             )
         if cur.rowcount == 0:
             raise NotFound(f"report configuration {config_id!r} does not exist")
@@ -440,7 +258,7 @@ class ReportStore:
         async with self.db.connection() as conn:
             cur = await conn.execute(
                 f"SELECT {_JOB_COLUMNS} FROM report_jobs WHERE id = %s",
-                (_uuid(job_id, "report job"),),
+                (as_uuid(job_id, "report job"),),
             )
             row = await cur.fetchone()
         if row is None:
@@ -452,7 +270,7 @@ class ReportStore:
             cur = await conn.execute(
                 f"SELECT {_JOB_COLUMNS} FROM report_jobs WHERE config_id = %s"
                 " ORDER BY created_at DESC, id LIMIT %s OFFSET %s",
-                (_uuid(config_id, "report configuration"), limit, offset),
+                (as_uuid(config_id, "report configuration"), limit, offset),
             )
             return [dict(r) for r in await cur.fetchall()]
 
@@ -462,7 +280,7 @@ class ReportStore:
             cur = await conn.execute(
                 "DELETE FROM report_jobs WHERE id = %s AND state = 'WAITING'"
                 " AND lease_until IS NULL RETURNING id",
-                (_uuid(job_id, "report job"),),
+                (as_uuid(job_id, "report job"),),
             )
             if await cur.fetchone() is None:
                 raise Conflict(
@@ -474,7 +292,7 @@ class ReportStore:
             cur = await conn.execute(
                 "DELETE FROM report_jobs WHERE id = %s"
                 " AND state IN ('GENERATED', 'DELIVERED', 'FAILURE') RETURNING id",
-                (_uuid(job_id, "report job"),),
+                (as_uuid(job_id, "report job"),),
             )
             if await cur.fetchone() is None:
                 raise Conflict(f"report job {job_id!r} is still running or does not exist")

@@ -6,6 +6,7 @@ CREATE TABLE collections (
     name                text NOT NULL UNIQUE,
     description         text NOT NULL DEFAULT '',
     resource_selectors  jsonb NOT NULL,   -- the product's resourceSelectors, validated
+    embedded_ids        uuid[] NOT NULL DEFAULT '{}',  -- collections whose deployments it adds
     created_by          text NOT NULL,
     updated_by          text NOT NULL,
     created_at          timestamptz NOT NULL DEFAULT now(),
