@@ -14,6 +14,7 @@ import re
 import socket
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -531,6 +532,19 @@ def test_create_a_policy_in_the_builder_and_see_it_fire_on_a_seeded_image(
     alerts = served.post("/v1/detect/build", {"image": facts})["alerts"]
     fired = [a for a in alerts if a["policy"]["name"] == name]
     assert len(fired) == 1 and fired[0]["enforcement"]
+    # the policy change is re-evaluated in the background: each affected stored image gets a
+    # build-time violation, listed on the violations page as the API lists it
+    q = quote(f'Policy:"{name}"+Lifecycle Stage:BUILD+Violation State:ACTIVE', safe=":")
+    deadline = time.monotonic() + 20
+    names = {i["name"] for i in affected}  # one row per image and component
+    while served.api(f"/v1/alertscount?query={q}")["count"] < len(names):
+        assert time.monotonic() < deadline, "the saved policy raised no build violations"
+        time.sleep(0.2)
+    page.goto(f"/main/violations?query={q}")
+    assert int(page.locator("#result-count").get_attribute("data-count")) == len(names)
+    shown = page.locator("#violations").inner_text()
+    assert all(n in shown for n in names)
+    shot(page, "violations-from-builder-policy")
     # an image without the CVE does not match
     clean = next(d for d in served.seeded.images if d not in {i["id"] for i in affected})
     page.goto(f"/main/vulnerabilities/images/{clean}")
