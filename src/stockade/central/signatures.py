@@ -10,8 +10,9 @@ index (a multi-platform image), the index too, since ``cosign sign`` signs the d
 points at.
 
 When an integration is created, changed or deleted, stored images are verified again in the
-background (newest first, at most ``REVERIFY_LIMIT`` images per run, one at a time) and their
-build policies re-evaluated; older images get the new keys at their next scan.
+background (newest first, at most ``REVERIFY_LIMIT`` images per run, one at a time), then the
+policies that read the result are re-evaluated over images and deployments (the policy
+re-evaluator's run); older images get the new keys at their next scan.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from psycopg.types.json import Jsonb
 
 from stockade.central.store.signatures import SignatureIntegration
 from stockade.core.errors import StockadeError
+from stockade.policy.model import Policy
 from stockade.scanner.indexer.cosign import check_signatures
 from stockade.scanner.indexer.cosign_registry import Found, find_signatures
 from stockade.scanner.indexer.registry import RegistryOptions, RegistrySource, parse_reference
@@ -43,6 +45,7 @@ VERIFIED = "VERIFIED"
 FAILED = "FAILED_VERIFICATION"
 CORRUPTED = "CORRUPTED_SIGNATURE"
 GENERIC_ERROR = "GENERIC_ERROR"
+SIGNATURE_FIELD = "Image Signature Verified By"
 REVERIFY_LIMIT = 1000
 VERIFY_BUDGET_SECONDS = 60.0
 MAX_REASON = 1000
@@ -160,6 +163,10 @@ async def bounded_verify(
         return Verification(now, tuple(digests), results)
 
 
+def _reads_signatures(policy: Policy) -> bool:
+    return any(g.field_name == SIGNATURE_FIELD for s in policy.sections for g in s.groups)
+
+
 class SignatureService:
     def __init__(self, central: Central) -> None:
         self.central = central
@@ -220,12 +227,13 @@ class SignatureService:
             else:
                 verification = Verification(dt.datetime.now(dt.UTC), tuple(digests), ())
             await self.record(image_id, verification)
-            if c.scanner is not None:
-                await c.scanner._evaluate(image_id)
             done += 1
         logger.info(
             "images verified again after a signature integration changed", extra={"images": done}
         )
+        # images (build) and deployments (deploy) against the policies that read the result
+        policies = await c.policies.all()
+        c.policies_changed([p.id for p in policies if _reads_signatures(p)])
         return done
 
     def integrations_changed(self) -> None:
@@ -243,9 +251,12 @@ class SignatureService:
                 logger.warning("signature re-verification stopped: %s", exc)
 
     async def wait(self) -> None:
-        """Until the background re-verification (if any) has finished."""
+        """Until the background re-verification (if any) and the policy re-evaluation it
+        scheduled have finished."""
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
+        if self.central.reevaluation is not None:
+            await self.central.reevaluation.wait()
 
     async def stop(self) -> None:
         if self._task is not None:
