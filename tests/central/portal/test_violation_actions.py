@@ -77,6 +77,12 @@ async def test_exclude_a_deployment_from_the_violation_page(central, seed_invent
     audit = next(e for e in events if e["path"] == f"/main/violations/{alert_id}/exclude")
     assert (audit["principal"], audit["authMethod"], audit["status"]) == ("admin", "session", 303)
 
+    # the background re-evaluation of the changed policy leaves the resolution as it is
+    assert central.central.reevaluation is not None
+    await central.central.reevaluation.wait()
+    got = (await central.admin("GET", f"/v1/alerts/{alert_id}")).json()
+    assert (got["state"], got["resolution"]) == ("RESOLVED", "EXCLUDED")
+
     # re-evaluation: the excluded deployment no longer fires; its neighbour still does
     _, compiled = await central.central.policies.compiled()
     latest = (Container("main", ImageName.parse("quay.io/acme/app:latest")),)
