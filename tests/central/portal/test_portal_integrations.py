@@ -252,3 +252,31 @@ async def test_notifier_test_button_delivers_to_a_real_receiver(
         assert "403" in r.text
     finally:
         await receiver.stop()
+
+
+async def test_syslog_over_udp_round_trips_through_the_form(central) -> None:
+    b = await logged_in(central)
+    token = await b.csrf("/main/integrations/notifiers/new?type=syslog")
+    form = {
+        "csrf_token": token,
+        "type": "syslog",
+        "name": "siem",
+        "syslog.transport": "UDP",
+        "syslog.tcpConfig.hostname": "siem.example.com",
+        "syslog.tcpConfig.port": "70000",
+        "syslog.tcpConfig.useTls": "true",
+        "syslog.localFacility": "LOCAL3",
+        "syslog.messageFormat": "CEF",
+        "action": "save",
+    }
+    r = await b.post("/main/integrations/notifiers/new", form)
+    assert r.status_code == 400
+    assert "port must be" in field_error(r.text, "f-syslog-tcpConfig-port")
+    r = await b.post("/main/integrations/notifiers/new", {**form, "syslog.tcpConfig.port": "514"})
+    assert r.status_code == 303, r.text
+    (saved,) = (await central.admin("GET", "/v1/notifiers")).json()["notifiers"]
+    assert saved["syslog"]["udpConfig"] == {"hostname": "siem.example.com", "port": 514}
+    assert "tcpConfig" not in saved["syslog"] and saved["syslog"]["localFacility"] == "LOCAL3"
+    edit = await b.get(f"/main/integrations/notifiers/{saved['id']}/edit")
+    assert '<option value="UDP" selected>' in edit.text
+    assert 'value="siem.example.com"' in edit.text

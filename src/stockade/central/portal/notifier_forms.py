@@ -26,6 +26,7 @@ class Field:
     required: bool = False
     choices: tuple[str, ...] = ()
     hint: str = ""
+    virtual: bool = False  # shapes the document but is not a field of it
 
     @property
     def dom_id(self) -> str:
@@ -73,10 +74,11 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     ),
     "syslog": (
         _NAME,
+        Field("syslog.transport", "Transport", "choice", choices=("TCP", "UDP"), virtual=True),
         Field("syslog.tcpConfig.hostname", "Host", required=True),
         Field("syslog.tcpConfig.port", "Port", "number", True),
-        Field("syslog.tcpConfig.useTls", "Use TLS", "bool"),
-        Field("syslog.tcpConfig.skipTlsVerify", "Skip TLS verification", "bool"),
+        Field("syslog.tcpConfig.useTls", "Use TLS (TCP only)", "bool"),
+        Field("syslog.tcpConfig.skipTlsVerify", "Skip TLS verification (TCP only)", "bool"),
         Field("syslog.localFacility", "Facility", "choice", choices=FACILITIES),
         Field("syslog.messageFormat", "Message format", "choice", choices=FORMATS),
         _UI,
@@ -120,10 +122,21 @@ def _put(doc: dict[str, Any], path: str, value: Any) -> None:
     node[last] = value
 
 
+_TCP, _UDP = "tcpConfig", "udpConfig"
+
+
 def form_values(kind: str, doc: Mapping[str, Any]) -> dict[str, Any]:
     """What the form shows for a stored notifier: secrets never (their fields stay empty)."""
     out: dict[str, Any] = {}
+    syslog = doc.get("syslog")
+    if kind == "syslog" and isinstance(syslog, Mapping) and _UDP in syslog:
+        # the form's host and port fields are written for TCP; a UDP endpoint fills them
+        doc = {**doc, "syslog": {**syslog, _TCP: syslog[_UDP]}}
+        out["syslog.transport"] = "UDP"
     for f in FIELDS[kind]:
+        if f.virtual:
+            out.setdefault(f.path, f.choices[0] if f.choices else "")
+            continue
         value = _get(doc, f.path)
         if f.kind == "secret":
             out[f.path] = ""
@@ -152,6 +165,9 @@ def document(
     for f in FIELDS[kind]:
         raw = form.get(f.path)
         text = raw.strip() if isinstance(raw, str) else ""
+        if f.virtual:
+            shown[f.path] = text
+            continue
         if f.kind == "bool":
             shown[f.path] = text == "true"
             _put(doc, f.path, text == "true")
@@ -167,4 +183,24 @@ def document(
             _put(doc, f.path, int(text))
             continue
         _put(doc, f.path, text)
+    if kind == "syslog":
+        _syslog_transport(doc, shown.get("syslog.transport", "TCP"))
     return doc, shown
+
+
+def _syslog_transport(doc: dict[str, Any], transport: str) -> None:
+    """Put the endpoint the form filled in under tcpConfig or udpConfig (exactly one)."""
+    section = doc["syslog"]
+    endpoint = dict(section.pop(_TCP, {}) or {})
+    section.pop(_UDP, None)
+    if transport == "UDP":
+        for key in ("useTls", "skipTlsVerify", "caCert"):  # TCP-only settings
+            endpoint.pop(key, None)
+        section[_UDP] = endpoint
+    else:
+        section[_TCP] = endpoint
+
+
+def form_path(path: str) -> str:
+    """The form field an API error path belongs to (a UDP endpoint uses the TCP fields)."""
+    return path.replace(f".{_UDP}.", f".{_TCP}.")

@@ -98,8 +98,8 @@ async def edit_notifier(notifier_id: str, request: Request) -> Response:
 def _error_field(kind: str, exc: CentralError) -> str:
     """The input an API error belongs beside: the field it names, else the form."""
     paths = {f.path for f in notifier_forms.FIELDS[kind]}
-    if isinstance(exc, InvalidNotifier) and exc.field in paths:
-        return exc.field
+    if isinstance(exc, InvalidNotifier) and notifier_forms.form_path(exc.field) in paths:
+        return notifier_forms.form_path(exc.field)
     if "named" in exc.message or exc.message.startswith("name"):
         return "name"
     return "form"
