@@ -9,9 +9,19 @@ from typing import Any
 
 import pytest
 
-from stockade.central.portal.policy_builder import Draft, GroupRow, SectionRow, engine_errors
+from stockade.central.portal.common import POLICY_SEVERITIES
+from stockade.central.portal.policy_builder import (
+    Draft,
+    GroupRow,
+    SectionRow,
+    draft_from_doc,
+    draft_to_doc,
+    engine_errors,
+)
 from stockade.policy.criteria import REGISTRY
+from stockade.policy.defaults import load_default_policies
 from stockade.policy.errors import PolicyValidationError
+from stockade.policy.model import policy_from_json, policy_to_json
 
 from .test_portal import Browser, logged_in
 
@@ -340,3 +350,21 @@ async def test_save_a_full_policy_then_edit_it_keeping_what_the_builder_does_not
     # the JSON editor is still there, beside the builder
     page = await b.get(f"/main/policies/{pid}/edit?editor=json")
     assert 'id="policy_json"' in page.text and "T1190" in page.text
+
+
+def test_every_default_policy_survives_the_builder_unchanged() -> None:
+    """Opening a policy in the builder and saving it without edits stores the same policy."""
+    policies = load_default_policies()
+    assert len(policies) > 50
+    for policy in policies:
+        doc = policy_to_json(policy)
+        rebuilt, errors = draft_to_doc(draft_from_doc(doc), doc, POLICY_SEVERITIES)
+        assert errors == {}, (policy.name, errors)
+        again = policy_from_json(rebuilt)
+        assert again.sections == policy.sections, policy.name
+        assert again.exclusions == policy.exclusions, policy.name
+        assert again.scope == policy.scope, policy.name
+        for key in ("name", "description", "rationale", "remediation", "severity", "categories",
+                    "lifecycle_stages", "event_source", "disabled", "enforcement_actions",
+                    "notifiers", "mitre_attack_vectors"):  # fmt: skip
+            assert getattr(again, key) == getattr(policy, key), (policy.name, key)
