@@ -495,6 +495,12 @@ def test_create_a_policy_in_the_builder_and_see_it_fire_on_a_seeded_image(
     page.get_by_label("Severity").select_option("HIGH_SEVERITY")
     page.locator("#s0-g0-field").select_option("CVE")
     page.locator("#s0-g0-values").fill(cve)
+    # Enter in a text box posts the draft back as "update": it neither saves nor removes
+    with page.expect_navigation():
+        page.get_by_label("Name", exact=True).press("Enter")
+    assert page.locator("#s0-g0-field").input_value() == "CVE"
+    assert "Value: regular expression" in page.locator("#s0-g0-hint").inner_text()
+    assert page.locator("#error-summary").count() == 0
     page.get_by_role("button", name="Add criterion to section 1").click()
     # the draft came back from the server with a second criterion and the first one kept
     assert page.locator("#s0-g0-values").input_value() == cve
