@@ -7,7 +7,6 @@ each its own short transaction, so pruning never holds locks the API waits on.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ from stockade.central.db.database import Database
 from stockade.central.errors import DatabaseUnavailable
 from stockade.central.store.exceptions import ExceptionStore
 from stockade.central.store.vuln_totals import image_change
+from stockade.core.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -146,8 +146,5 @@ class Maintenance:
         self._task = asyncio.create_task(self._loop(), name="central-maintenance")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None

@@ -49,6 +49,7 @@ from stockade.central.notifiers.base import (
 )
 from stockade.central.notifiers.store import NotifierStore, SecretsUnreadable, StoredNotifier
 from stockade.core.redact import redact
+from stockade.core.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -290,9 +291,7 @@ class NotificationService:
         try:
             await asyncio.wait_for(asyncio.shield(task), grace)
         except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         if self._inflight:
             left = list(self._inflight)
             self._inflight.clear()
