@@ -18,7 +18,6 @@ re-evaluator's run); older images get the new keys at their next scan.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -31,6 +30,7 @@ from psycopg.types.json import Jsonb
 
 from stockade.central.store.signatures import SignatureIntegration
 from stockade.core.errors import StockadeError
+from stockade.core.tasks import cancel_and_wait
 from stockade.policy.model import Policy
 from stockade.scanner.indexer.cosign import check_signatures
 from stockade.scanner.indexer.cosign_registry import Found, find_signatures
@@ -259,8 +259,5 @@ class SignatureService:
             await self.central.reevaluation.wait()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
