@@ -141,17 +141,20 @@ class Image:
 
     _cache_key: str = field(default="", init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        ident = self.id or self.name.digest or self.name.full_name
-        key = f"{ident}@{self.scanned.isoformat()}" if self.scanned else ident
-        if self.signature_verified_by:  # re-verification changes this without a rescan
-            key += "#" + ",".join(sorted(self.signature_verified_by))
-        object.__setattr__(self, "_cache_key", key)
-
     @property
     def cache_key(self) -> str:
-        """Identity of these facts: digest plus scan time (a rescan must bring a new time)
-        plus the signature integrations that verified it."""
+        """Identity of these facts: digest plus scan time (a rescan must bring a new time),
+        the signature integrations that verified it, and a fingerprint of its components
+        and findings — an approved exception or new vulnerability data changes those
+        without a rescan. Computed on first use, once per object."""
+        if not self._cache_key:
+            ident = self.id or self.name.digest or self.name.full_name
+            key = f"{ident}@{self.scanned.isoformat()}" if self.scanned else ident
+            if self.signature_verified_by:
+                key += "#" + ",".join(sorted(self.signature_verified_by))
+            if self.components:
+                key += f"~{hash(self.components) & 0xFFFFFFFFFFFFFFFF:016x}"
+            object.__setattr__(self, "_cache_key", key)
         return self._cache_key
 
 
