@@ -468,6 +468,23 @@ def test_request_and_approve_a_deferral(page: Any, served: ServedCentral) -> Non
     )
     page.goto(image_path)
     assert other in page.locator("#image-cves").inner_text()
+    # a build policy on that CVE: the image's check fails on it before the decision
+    gate = f"Block {other}"
+    served.post(
+        "/v1/policies",
+        {
+            "name": gate,
+            "severity": "HIGH_SEVERITY",
+            "categories": ["Vulnerability Management"],
+            "lifecycleStages": ["BUILD"],
+            "enforcementActions": ["FAIL_BUILD_ENFORCEMENT"],
+            "policySections": [
+                {"policyGroups": [{"fieldName": "CVE", "values": [{"value": other}]}]}
+            ],
+        },
+    )
+    page.goto(image_path)
+    assert page.locator(f'#image-policy-check tr[data-policy="{gate}"]').count() == 1
     page.goto("/main/vulnerabilities/exceptions")
     shot(page, "exceptions")
     with page.expect_navigation():
@@ -480,6 +497,12 @@ def test_request_and_approve_a_deferral(page: Any, served: ServedCentral) -> Non
     assert served.api(f"/v1/cves?query={q}")["totalCount"] == 0
     page.goto(image_path)
     assert other not in page.locator("#image-cves").inner_text()
+    # ...and from the image check: the page's and the API's build check both pass the gate
+    assert page.locator(f'#image-policy-check tr[data-policy="{gate}"]').count() == 0
+    shot(page, "image-after-deferral")
+    image_id = image_path.rsplit("/", 1)[1]
+    checked = served.post("/v1/detect/build", {"image": served.api(f"/v1/images/{image_id}")})
+    assert gate not in {a["policy"]["name"] for a in checked["alerts"]}
 
 
 def test_create_a_policy_in_the_builder_and_see_it_fire_on_a_seeded_image(
