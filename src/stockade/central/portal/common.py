@@ -28,7 +28,7 @@ from stockade.central.auth.model import Access
 from stockade.central.errors import BadRequest, CentralError, Forbidden
 from stockade.central.portal.identities import session_identity
 from stockade.central.portal.security import csrf_ok
-from stockade.central.portal.sessions import COOKIE, Session, SessionStore
+from stockade.central.portal.sessions import COOKIE, LOGIN_CSRF_COOKIE, Session, SessionStore
 from stockade.central.runtime import Central
 from stockade.central.search.resources import SEVERITY_ORDER
 from stockade.policy import LifecycleStage, PolicySeverity
@@ -111,6 +111,18 @@ async def checked_form(request: Request, v: Viewer) -> FormData:
     form = await request.form()
     token = form.get("csrf_token")
     if not csrf_ok(v.csrf, token if isinstance(token, str) else None):
+        raise Forbidden(CSRF_REFUSED)
+    return form
+
+
+async def checked_login_form(request: Request) -> FormData:
+    """A login form (password or token): no session yet, so its CSRF token is checked against
+    the double-submit cookie the login page set (scoped to /login and below)."""
+    form = await request.form()
+    token = form.get("csrf_token")
+    if not csrf_ok(
+        request.cookies.get(LOGIN_CSRF_COOKIE, ""), token if isinstance(token, str) else None
+    ):
         raise Forbidden(CSRF_REFUSED)
     return form
 

@@ -12,17 +12,15 @@ from stockade.central.auth.identity import Credentials
 from stockade.central.auth.providers import ADMIN_USER
 from stockade.central.errors import CentralError
 from stockade.central.portal.common import (
-    CSRF_REFUSED,
     PortalRoute,
     central_of,
     checked_form,
-    error_page,
+    checked_login_form,
     form_str,
     render,
     session_store,
     viewer,
 )
-from stockade.central.portal.security import csrf_ok
 from stockade.central.portal.sessions import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -59,12 +57,7 @@ async def login_page(request: Request) -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    form = await request.form()
-    given = form.get("csrf_token")
-    if not csrf_ok(
-        request.cookies.get(LOGIN_CSRF_COOKIE, ""), given if isinstance(given, str) else None
-    ):
-        return error_page(request, 403, CSRF_REFUSED)
+    form = await checked_login_form(request)
     user = form_str(form, "username") or ADMIN_USER
     password = form.get("password")
     if not isinstance(password, str) or not password:

@@ -10,15 +10,13 @@ from stockade.central.api.deps import client_source
 from stockade.central.auth.identity import Credentials
 from stockade.central.errors import CentralError
 from stockade.central.portal.common import (
-    CSRF_REFUSED,
     PortalRoute,
     central_of,
-    error_page,
+    checked_login_form,
     form_str,
     render,
     session_store,
 )
-from stockade.central.portal.security import csrf_ok
 from stockade.central.portal.sessions import COOKIE, LOGIN_CSRF_COOKIE, new_token
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
@@ -38,13 +36,7 @@ def _form_with_error(request: Request, error: str, status: int) -> HTMLResponse:
 
 @router.post("/login/token")
 async def token_login(request: Request) -> Response:
-    form = await request.form()
-    given = form.get("csrf_token")
-    # the login form's double-submit cookie is scoped to /login, which covers this path
-    if not csrf_ok(
-        request.cookies.get(LOGIN_CSRF_COOKIE, ""), given if isinstance(given, str) else None
-    ):
-        return error_page(request, 403, CSRF_REFUSED)
+    form = await checked_login_form(request)
     api_token = form_str(form, "api_token")
     if not api_token:
         return _form_with_error(request, "Enter an API token.", 400)
