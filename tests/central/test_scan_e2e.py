@@ -249,6 +249,51 @@ def test_cli_scan_and_sbom_against_a_running_central(
         spdx = json.loads(out.stdout)
         assert spdx["spdxVersion"] == "SPDX-2.3"
         assert "urllib3" in {p["name"] for p in spdx["packages"]}
+        # a build-stage FAIL_BUILD policy on one of the image's CVEs fails the CI check
+        out = cli("check", "-o", "json")
+        enforcing = {
+            v["policy"]["name"]
+            for result in json.loads(out.stdout)["results"]
+            for v in result["violations"]
+            if v["policy"]["enforcementActions"]
+        }
+        assert out.returncode == (1 if enforcing else 0), out.stderr
+        # the default policies that fail this build are disabled, so that ours decides
+        listed = httpx.get(f"{base}/v1/policies", verify=verify, headers=auth).json()
+        for p in listed["policies"]:
+            if p["name"] in enforcing:
+                r = httpx.patch(
+                    f"{base}/v1/policies/{p['id']}",
+                    verify=verify,
+                    headers=auth,
+                    json={"disabled": True},
+                )
+                assert r.status_code == 200, r.text
+        out = cli("check", "-o", "json")
+        assert out.returncode == 0, out.stdout + out.stderr
+        r = httpx.post(
+            f"{base}/v1/policies",
+            verify=verify,
+            headers=auth,
+            json={
+                "name": "No vulnerable urllib3",
+                "severity": "HIGH_SEVERITY",
+                "categories": ["Vulnerability Management"],
+                "lifecycleStages": ["BUILD"],
+                "enforcementActions": ["FAIL_BUILD_ENFORCEMENT"],
+                "policySections": [
+                    {
+                        "policyGroups": [
+                            {"fieldName": "CVE", "values": [{"value": "CVE-2021-33503"}]}
+                        ]
+                    }
+                ],
+            },
+        )
+        assert r.status_code == 200, r.text
+        out = cli("check", "-o", "json")
+        assert out.returncode == 1, out.stdout + out.stderr
+        assert "No vulnerable urllib3" in out.stdout
         out = cli("scan", "--severity", "SEVERE")
         assert out.returncode == 2 and "unknown severity" in out.stderr
         bad = subprocess.run(
