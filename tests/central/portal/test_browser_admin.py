@@ -104,6 +104,8 @@ def test_integrations_pages_by_keyboard(page: Any, served: ServedCentral) -> Non
             "input#f-generic-password",
             "input#f-generic-skipTLSVerify",
             "textarea#f-generic-caCert",
+            "button:Add header",
+            "button:Add field",
             "input#f-uiEndpoint",
             "button:Save",
             "button:Test",

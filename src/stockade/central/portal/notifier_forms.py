@@ -1,10 +1,16 @@
 """The notifier form: which fields each notifier type shows, and the product JSON a posted
 form becomes. Input names are the fields' JSON paths (``generic.endpoint``), which are also
-the paths the API's validation errors start with, so an error lands beside its field."""
+the paths the API's validation errors start with, so an error lands beside its field.
+
+Key/value lists (generic webhook headers, extra fields) are rows named ``<path>.<i>.key`` and
+``<path>.<i>.value``; rows are added and removed by posting the form back (``action`` is
+``add:<path>`` or ``remove:<path>:<i>``). Header values are secrets: a stored one is never
+shown, and a row whose value is left blank keeps it."""
 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -13,9 +19,10 @@ from starlette.datastructures import FormData
 
 from stockade.central.notifiers.base import MASK
 from stockade.central.notifiers.mail import AUTH_METHODS
+from stockade.central.notifiers.splunk import DEFAULT_SOURCETYPE
 from stockade.central.notifiers.syslog import FACILITIES, FORMATS
 
-Kind = Literal["text", "url", "secret", "bool", "number", "choice", "pem"]
+Kind = Literal["text", "url", "secret", "bool", "number", "choice", "pem", "pairs", "secret_pairs"]
 
 
 @dataclass(frozen=True)
@@ -27,15 +34,20 @@ class Field:
     choices: tuple[str, ...] = ()
     hint: str = ""
     virtual: bool = False  # shapes the document but is not a field of it
+    row_label: str = ""  # pairs: what one row is called ("header")
 
     @property
     def dom_id(self) -> str:
-        return "f-" + self.path.replace(".", "-")
+        return dom_id(self.path)
 
 
 _NAME = Field("name", "Name", required=True)
+# Splunk's own structured source types besides Stockade's: _json and httpevent index the
+# event's JSON fields; a custom sourcetype needs its own props on the Splunk side.
+SOURCE_TYPES = (DEFAULT_SOURCETYPE, "_json", "httpevent")
 _UI = Field("uiEndpoint", "Portal address in messages", "url", hint="Links in messages use it.")
 _CA = "PEM certificate of a private CA (optional)"
+_EXTRA = "Added to every message as key and value."
 
 FIELDS: dict[str, tuple[Field, ...]] = {
     "generic": (
@@ -45,6 +57,21 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("generic.password", "Password", "secret"),
         Field("generic.skipTLSVerify", "Skip TLS verification", "bool"),
         Field("generic.caCert", "CA certificate", "pem", hint=_CA),
+        Field(
+            "generic.headers",
+            "Custom headers",
+            "secret_pairs",
+            hint="Sent with every request. Values are stored sealed and never shown again;"
+            " leave a stored value blank to keep it.",
+            row_label="header",
+        ),
+        Field(
+            "generic.extraFields",
+            "Extra fields",
+            "pairs",
+            hint="Added to the JSON body beside the alert.",
+            row_label="field",
+        ),
         _UI,
     ),
     "slack": (
@@ -61,6 +88,12 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         _NAME,
         Field("email.server", "Mail server", required=True, hint="host or host:port"),
         Field("email.sender", "Sender address", required=True),
+        Field("labelDefault", "Recipient address", required=True, hint="Where alerts are mailed."),
+        Field(
+            "labelKey",
+            "Annotation key for a per-deployment recipient",
+            hint="Deployments annotated with this key are mailed at the address it holds.",
+        ),
         Field("email.from", "From name"),
         Field("email.username", "User name"),
         Field("email.password", "Password", "secret"),
@@ -79,8 +112,10 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("syslog.tcpConfig.port", "Port", "number", True),
         Field("syslog.tcpConfig.useTls", "Use TLS (TCP only)", "bool"),
         Field("syslog.tcpConfig.skipTlsVerify", "Skip TLS verification (TCP only)", "bool"),
+        Field("syslog.tcpConfig.caCert", "CA certificate (TCP with TLS only)", "pem", hint=_CA),
         Field("syslog.localFacility", "Facility", "choice", choices=FACILITIES),
         Field("syslog.messageFormat", "Message format", "choice", choices=FORMATS),
+        Field("syslog.extraFields", "Extra fields", "pairs", hint=_EXTRA, row_label="field"),
         _UI,
     ),
     "splunk": (
@@ -89,6 +124,12 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("splunk.httpToken", "HTTP Event Collector token", "secret", True),
         Field("splunk.insecure", "Skip TLS verification", "bool"),
         Field("splunk.truncate", "Truncate events at (bytes)", "number"),
+        Field(
+            "splunk.sourceTypes.alert",
+            "Source type for alerts",
+            choices=SOURCE_TYPES,  # suggestions: any sourcetype may be typed
+            hint=f"The sourcetype of each event; {DEFAULT_SOURCETYPE} unless chosen.",
+        ),
         Field("splunk.caCert", "CA certificate", "pem", hint=_CA),
         _UI,
     ),
@@ -138,13 +179,66 @@ def form_values(kind: str, doc: Mapping[str, Any]) -> dict[str, Any]:
             out.setdefault(f.path, f.choices[0] if f.choices else "")
             continue
         value = _get(doc, f.path)
-        if f.kind == "secret":
+        if f.kind in PAIRS:
+            out[f.path] = _stored_rows(f, value)
+        elif f.kind == "secret":
             out[f.path] = ""
         elif f.kind == "bool":
             out[f.path] = bool(value)
         else:
             out[f.path] = "" if value is None else str(value)
     return out
+
+
+PAIRS = ("pairs", "secret_pairs")
+
+
+def _stored_rows(f: Field, value: Any) -> list[dict[str, Any]]:
+    """A stored key/value list as form rows; a secret value is never shown, only whether
+    one is stored."""
+    rows = []
+    for item in value if isinstance(value, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        stored = item.get("value", "")
+        secret = f.kind == "secret_pairs"
+        rows.append(
+            {
+                "key": str(item.get("key", "")),
+                "value": "" if secret else str(stored),
+                "stored": secret and stored == MASK,
+            }
+        )
+    return rows
+
+
+def _posted_rows(
+    f: Field, form: FormData, stored: Mapping[str, Any] | None
+) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+    """(the key/value list for the document, the rows to show again). A row with neither
+    key nor value is dropped; a secret row left blank keeps its key's stored value."""
+    row = re.compile(re.escape(f.path) + r"\.(\d+)\.(?:key|value)")
+    indexes = sorted({int(m.group(1)) for k in form if (m := row.fullmatch(k))})
+    kept = {
+        r["key"] for r in _stored_rows(f, _get(stored, f.path) if stored else None) if r["stored"]
+    }
+    pairs: list[dict[str, str]] = []
+    shown: list[dict[str, Any]] = []
+    for i in indexes:
+        key = _text(form, f"{f.path}.{i}.key")
+        value = _text(form, f"{f.path}.{i}.value")
+        if not key and not value:
+            continue
+        keep = f.kind == "secret_pairs" and not value and key in kept
+        pairs.append({"key": key, "value": MASK if keep else value})
+        secret = f.kind == "secret_pairs"
+        shown.append({"key": key, "value": "" if secret else value, "stored": keep})
+    return pairs, shown
+
+
+def _text(form: FormData, name: str) -> str:
+    raw = form.get(name)
+    return raw.strip() if isinstance(raw, str) else ""
 
 
 def has_secret(doc: Mapping[str, Any], path: str) -> bool:
@@ -163,8 +257,11 @@ def document(
     doc["type"] = kind
     shown: dict[str, Any] = {}
     for f in FIELDS[kind]:
-        raw = form.get(f.path)
-        text = raw.strip() if isinstance(raw, str) else ""
+        if f.kind in PAIRS:
+            pairs, shown[f.path] = _posted_rows(f, form, stored)
+            _put(doc, f.path, pairs)
+            continue
+        text = _text(form, f.path)
         if f.virtual:
             shown[f.path] = text
             continue
@@ -202,5 +299,26 @@ def _syslog_transport(doc: dict[str, Any], transport: str) -> None:
 
 
 def form_path(path: str) -> str:
-    """The form field an API error path belongs to (a UDP endpoint uses the TCP fields)."""
-    return path.replace(f".{_UDP}.", f".{_TCP}.")
+    """The form field an API error path belongs to (a UDP endpoint uses the TCP fields;
+    ``headers[2].key`` is the input ``headers.2.key``)."""
+    return re.sub(r"\[(\d+)\]", r".\1", path.replace(f".{_UDP}.", f".{_TCP}."))
+
+
+def edit_rows(kind: str, shown: dict[str, Any], action: str) -> bool:
+    """Apply a post-back ``add:<path>`` or ``remove:<path>:<i>`` to the rows shown;
+    False when ``action`` is neither."""
+    verb, _, rest = action.partition(":")
+    path, _, index = rest.partition(":")
+    lists = {f.path for f in FIELDS[kind] if f.kind in PAIRS}
+    if verb not in ("add", "remove") or path not in lists:
+        return False
+    rows: list[dict[str, Any]] = shown.setdefault(path, [])
+    if verb == "add":
+        rows.append({"key": "", "value": "", "stored": False})
+    elif index.isdigit() and int(index) < len(rows):
+        del rows[int(index)]
+    return True
+
+
+def dom_id(path: str) -> str:
+    return "f-" + path.replace(".", "-")

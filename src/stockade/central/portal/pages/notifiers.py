@@ -95,9 +95,14 @@ async def edit_notifier(notifier_id: str, request: Request) -> Response:
     return _form(request, v, kind, values, notifier_id, stored=stored)
 
 
-def _error_field(kind: str, exc: CentralError) -> str:
-    """The input an API error belongs beside: the field it names, else the form."""
+def _error_field(kind: str, exc: CentralError, shown: Mapping[str, Any]) -> str:
+    """The input an API error belongs beside: the field (or key/value row input) it names,
+    else the form."""
     paths = {f.path for f in notifier_forms.FIELDS[kind]}
+    for f in notifier_forms.FIELDS[kind]:
+        if f.kind in notifier_forms.PAIRS:
+            for i in range(len(shown.get(f.path, []))):
+                paths.update((f"{f.path}.{i}.key", f"{f.path}.{i}.value", f"{f.path}.{i}"))
     if isinstance(exc, InvalidNotifier) and notifier_forms.form_path(exc.field) in paths:
         return notifier_forms.form_path(exc.field)
     if "named" in exc.message or exc.message.startswith("name"):
@@ -117,7 +122,10 @@ async def _save(request: Request, notifier_id: str | None) -> Response:
     def again(**extra: Any) -> HTMLResponse:
         return _form(request, v, kind, shown, notifier_id, stored=stored, **extra)
 
-    if form_str(form, "action") == "test":
+    action = form_str(form, "action")
+    if notifier_forms.edit_rows(kind, shown, action):
+        return again()  # a row added or removed: nothing sent to the API
+    if action == "test":
         try:
             if notifier_id is None:
                 await notifiers_api.test_notifier(with_body(request, json.dumps(doc).encode()), c)
@@ -127,7 +135,7 @@ async def _save(request: Request, notifier_id: str | None) -> Response:
                     with_body(request, json.dumps(body).encode()), c
                 )
         except InvalidNotifier as exc:
-            return again(errors={_error_field(kind, exc): exc.message})
+            return again(errors={_error_field(kind, exc, shown): exc.message})
         except (DeliveryFailed, CentralError) as exc:
             return again(test={"ok": "", "message": exc.message})
         return again(test={"ok": "yes", "message": "The test notification was delivered."})
@@ -141,7 +149,7 @@ async def _save(request: Request, notifier_id: str | None) -> Response:
     except CentralError as exc:
         if exc.status >= 500:
             raise
-        return again(errors={_error_field(kind, exc): exc.message})
+        return again(errors={_error_field(kind, exc, shown): exc.message})
     return RedirectResponse(BASE, status_code=303)
 
 
