@@ -94,6 +94,31 @@ def _signing_options(options: RegistryOptions) -> RegistryOptions:
     )
 
 
+def _read(source: RegistrySource, digests: Sequence[str], index_digest: bool) -> dict[str, Found]:
+    """The signatures stored for each digest (plus the one ``source``'s reference resolves
+    to, with ``index_digest``); raises StockadeError when the registry cannot be asked."""
+    wanted = list(dict.fromkeys(digests))
+    if index_digest:
+        top = source.fetch_manifest(source.ref.ref, source.ref.digest)[2]
+        wanted = list(dict.fromkeys([*wanted, top]))
+    return {digest: find_signatures(source, digest) for digest in wanted}
+
+
+def _check(
+    integ: SignatureIntegration, found: dict[str, Found], when: dt.datetime, reference: str
+) -> dict[str, Any]:
+    """One integration's result over the signatures read."""
+    keys = integ.named_keys()
+    checks = [(d, check_signatures(f.layers, d, keys, f.problems)) for d, f in found.items()]
+    good = next(((d, c) for d, c in checks if c.verified), None)
+    if good is not None:
+        digest, check = good
+        text = f"{digest} verified with public key {check.key_name!r}"
+        return _result(integ, when, VERIFIED, text, reference)
+    status = CORRUPTED if all(c.corrupt for _, c in checks) else FAILED
+    return _result(integ, when, status, "; ".join(c.reason for _, c in checks), reference)
+
+
 def verify_image(
     reference: str,
     digests: Sequence[str],
@@ -105,37 +130,33 @@ def verify_image(
     """Blocking: read the signatures of ``digests`` (plus, with ``index_digest``, the digest
     ``reference`` resolves to) and check them against each integration's keys."""
     now = dt.datetime.now(dt.UTC)
-    wanted = list(dict.fromkeys(digests))
-    found: dict[str, Found] = {}
-    error = ""
     source = RegistrySource(reference, _signing_options(options))
     try:
-        if index_digest:
-            top = source.fetch_manifest(source.ref.ref, source.ref.digest)[2]
-            wanted = list(dict.fromkeys([*wanted, top]))
-        for digest in wanted:
-            found[digest] = find_signatures(source, digest)
+        found = _read(source, digests, index_digest)
     except StockadeError as exc:
-        error = f"the registry could not be asked for signatures: {exc.message}"
+        text = f"the registry could not be asked for signatures: {exc.message}"
+        results = tuple(_result(i, now, GENERIC_ERROR, text, reference) for i in integrations)
+        return Verification(now, tuple(dict.fromkeys(digests)), results)
     finally:
         source.close()
-    results = []
-    for integ in integrations:
-        if error:
-            results.append(_result(integ, now, GENERIC_ERROR, error, reference))
-            continue
-        keys = integ.named_keys()
-        checks = [(d, check_signatures(f.layers, d, keys, f.problems)) for d, f in found.items()]
-        good = next(((d, c) for d, c in checks if c.verified), None)
-        if good is not None:
-            digest, check = good
-            text = f"{digest} verified with public key {check.key_name!r}"
-            results.append(_result(integ, now, VERIFIED, text, reference))
-            continue
-        status = CORRUPTED if all(c.corrupt for _, c in checks) else FAILED
-        text = "; ".join(c.reason for _, c in checks)
-        results.append(_result(integ, now, status, text, reference))
-    return Verification(now, tuple(wanted), tuple(results))
+    results = tuple(_check(i, found, now, reference) for i in integrations)
+    return Verification(now, tuple(found), results)
+
+
+def try_integration(
+    reference: str, integration: SignatureIntegration, options: RegistryOptions
+) -> Verification:
+    """Blocking, for the integration's "test": resolve ``reference`` as a scan would (its
+    platform manifest and, for an index, the index) and check its signatures against this one
+    integration. Raises StockadeError when the image or its registry cannot be read."""
+    now = dt.datetime.now(dt.UTC)
+    source = RegistrySource(reference, _signing_options(options))
+    try:
+        manifest = source.resolve().manifest_digest
+        found = _read(source, [manifest], index_digest=True)
+    finally:
+        source.close()
+    return Verification(now, tuple(found), (_check(integration, found, now, reference),))
 
 
 async def bounded_verify(

@@ -21,6 +21,7 @@ from stockade.central.portal.common import (
     render,
     viewer,
 )
+from stockade.central.portal.form_routes import add_delete_route
 from stockade.scanner.indexer.cosign import InvalidPublicKey, describe_key, load_public_key
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
@@ -101,10 +102,6 @@ async def create_signature_integration(request: Request) -> Response:
     return RedirectResponse(BASE, status_code=303)
 
 
-@router.post(BASE + "/{integration_id}/delete")
-async def delete_signature_integration(integration_id: str, request: Request) -> Response:
-    v = await viewer(request)
-    await checked_form(request, v)
-    await need(v, RESOURCE, write=True)
-    await signatures_api.delete(central_of(request), integration_id)
-    return RedirectResponse(BASE, status_code=303)
+add_delete_route(
+    router, BASE + "/{key}/delete", RESOURCE, signatures_api.delete_signature_integration, BASE
+)
