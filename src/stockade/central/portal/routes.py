@@ -10,6 +10,7 @@ from stockade.central.portal.common import HERE
 from stockade.central.portal.pages import (
     access_control,
     auth,
+    collections,
     components,
     dashboard,
     integrations,
@@ -44,5 +45,6 @@ def install(app: FastAPI, central: Central) -> None:
     app.include_router(notifiers.router)
     app.include_router(signature_integrations.router)
     app.include_router(access_control.router)
+    app.include_router(collections.router)
     app.mount("/static/portal", StaticFiles(directory=str(HERE / "static")), name="portal-static")
     app.add_middleware(PortalHeadersMiddleware)
