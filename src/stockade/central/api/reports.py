@@ -28,7 +28,7 @@ RESOURCE = "WorkflowAdministration"
 BASE = "/v2/reports"
 
 
-def _whole_image_access(ident: Identity) -> None:
+def require_whole_image_access(ident: Identity) -> None:
     scopes = ident.roles.scopes_for("Image", Access.READ_ACCESS)
     if not scopes:
         raise Forbidden("read access to Image is required")
@@ -43,7 +43,7 @@ def _whole_image_access(ident: Identity) -> None:
 async def create_config(
     request: Request, c: CentralDep, ident: Identity = writer(RESOURCE)
 ) -> dict[str, Any]:
-    _whole_image_access(ident)
+    require_whole_image_access(ident)
     doc = await json_body(request)
     out = await c.reports.store.save_config(doc, ident.principal)
     c.reports.wake()
@@ -54,7 +54,7 @@ async def create_config(
 async def update_config(
     config_id: str, request: Request, c: CentralDep, ident: Identity = writer(RESOURCE)
 ) -> dict[str, Any]:
-    _whole_image_access(ident)
+    require_whole_image_access(ident)
     doc = await json_body(request)
     return await c.reports.store.save_config(doc, ident.principal, config_id)
 
@@ -87,7 +87,7 @@ class RunBody(BaseModel):
 
 @router.post(BASE + "/run", summary="Run a report now: mail it or keep it for download")
 async def run(body: RunBody, c: CentralDep, ident: Identity = reader(RESOURCE)) -> dict[str, Any]:
-    _whole_image_access(ident)
+    require_whole_image_access(ident)
     row = await c.reports.store.config_row(body.reportConfigId)
     if body.reportNotificationMethod == "EMAIL" and not parse_config(row["doc"]).emails:
         raise BadRequest(
@@ -145,7 +145,7 @@ async def download(
     ident: IdentityDep,
     _: Identity = reader(RESOURCE),
 ) -> Response:
-    _whole_image_access(ident)
+    require_whole_image_access(ident)
     job = await c.reports.store.job(id)
     if job["requester"] != ident.principal:
         raise NotFound(f"report job {id!r} is not one of your reports")

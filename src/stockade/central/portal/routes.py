@@ -17,6 +17,7 @@ from stockade.central.portal.pages import (
     notifiers,
     policies,
     policy_edit,
+    reports,
     signature_integrations,
     system,
     token_signin,
@@ -46,5 +47,6 @@ def install(app: FastAPI, central: Central) -> None:
     app.include_router(signature_integrations.router)
     app.include_router(access_control.router)
     app.include_router(collections.router)
+    app.include_router(reports.router)
     app.mount("/static/portal", StaticFiles(directory=str(HERE / "static")), name="portal-static")
     app.add_middleware(PortalHeadersMiddleware)
