@@ -202,3 +202,6 @@ async def test_what_analysts_and_scoped_identities_are_offered(
 
     ci = await token_session(central, await central.token_for("Continuous Integration"))
     assert (await ci.get(BASE)).status_code == 403
+    # the main navigation links Reports for those who may read it
+    assert 'href="/main/reports" aria-current="page"' in page.text
+    assert 'href="/main/reports"' not in (await ci.get("/main/dashboard")).text
