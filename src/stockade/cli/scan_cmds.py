@@ -51,18 +51,32 @@ def findings(image: dict[str, Any], severities: set[str]) -> list[dict[str, Any]
     return rows
 
 
+def signature_lines(image: dict[str, Any]) -> list[str]:
+    """One line per signature integration in Central's answer: verified by it, or why not."""
+    data = image.get("signatureVerificationData")
+    results = data.get("results") if isinstance(data, dict) else None
+    lines = []
+    for r in results if isinstance(results, list) else []:
+        if not isinstance(r, dict):
+            continue
+        name = r.get("verifierName") or r.get("verifierId") or "?"
+        if r.get("status") == "VERIFIED":
+            lines.append(f"Signature: verified by {name}")
+        else:
+            reason = r.get("description") or r.get("status") or "no reason given"
+            lines.append(f"Signature: not verified by {name} ({reason})")
+    return lines
+
+
 def render(image: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "json":
-        return (
-            json.dumps(
-                {
-                    "image": {k: image.get(k) for k in ("id", "name", "os", "scanTime", "notes")},
-                    "findings": rows,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
+        doc: dict[str, Any] = {
+            "image": {k: image.get(k) for k in ("id", "name", "os", "scanTime", "notes")},
+            "findings": rows,
+        }
+        if "signatureVerificationData" in image:  # a Central that verifies signatures
+            doc["signatureVerificationData"] = image["signatureVerificationData"]
+        return json.dumps(doc, indent=2) + "\n"
     if fmt == "csv":
         out = io.StringIO()
         w = csv.DictWriter(
@@ -116,6 +130,7 @@ def render(image: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> str:
     lines = [f"Image {image.get('name')} ({image.get('id')}), {len(rows)} findings"]
     for note in image.get("notes") or []:
         lines.append(f"note: {note}")
+    lines += signature_lines(image)
     if rows:
         widths = {
             k: max(len(k), *(len(str(r[k])) for r in rows))

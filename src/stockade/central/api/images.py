@@ -109,12 +109,18 @@ async def scan_image(body: ScanBody, c: CentralDep) -> dict[str, Any]:
         row = await cur.fetchone()
     assert row is not None
     stored = await c.images.load(outcome.image_id, include_excepted=True)
-    return {
+    answer = {
         **image_list_json(dict(row)),
         **dict(image_to_json(stored)),
         "id": row["id"],
         "name": row["name"],
     }
+    # the integrations' names beside their ids, for callers (a CI token) that cannot list them
+    names = {i.id: i.name for i in await c.signature_integrations.list()}
+    for result in answer["signatureVerificationData"]["results"]:
+        if result.get("verifierId") in names:
+            result["verifierName"] = names[result["verifierId"]]
+    return answer
 
 
 @router.post(
