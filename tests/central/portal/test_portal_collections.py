@@ -5,6 +5,7 @@ viewers."""
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -119,7 +120,9 @@ async def test_preview_errors_create_edit_embed_and_delete(central, seed_invento
 
     # an embedded collection cannot be deleted: the API's reason
     r = await b.post(f"{BASE}/{shop['id']}/delete", {"csrf_token": token})
-    assert r.status_code == 409 and "prod plus" in r.text
+    assert r.status_code == 409 and 'data-collection="prod shop"' in r.text
+    refused = re.search(r'<p class="error" id="refused"[^>]*>([^<]+)</p>', r.text)
+    assert refused and "used by collection 'prod plus'" in html.unescape(refused.group(1))
     r = await b.post(f"{BASE}/{plus['id']}/delete", {"csrf_token": token})
     assert r.status_code == 303
     assert [c["name"] for c in await stored(central)] == ["prod shop"]

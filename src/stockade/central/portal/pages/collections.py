@@ -27,9 +27,8 @@ from stockade.central.portal.common import (
     viewer,
     with_body,
 )
-from stockade.central.portal.form_routes import add_delete_route, add_save_routes
+from stockade.central.portal.form_routes import add_save_routes
 from stockade.central.reports.errors import InvalidReport
-from stockade.central.runtime import Central
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 RESOURCE = collections_api.RESOURCE
@@ -41,6 +40,10 @@ PREVIEW_LIMIT = 100
 async def collections(request: Request) -> Response:
     v = await viewer(request)
     await need(v, RESOURCE)
+    return await _list(request, v)
+
+
+async def _list(request: Request, v: Viewer, refused: str = "") -> HTMLResponse:
     listed = (await collections_api.list_collections(central_of(request)))["collections"]
     names = {c["id"]: c["name"] for c in listed}
     rows = [
@@ -53,7 +56,15 @@ async def collections(request: Request) -> Response:
         }
         for c in listed
     ]
-    return render(request, "collections.html", v, rows=rows, can_write=v.can(RESOURCE, True))
+    return render(
+        request,
+        "collections.html",
+        v,
+        status=409 if refused else 200,
+        rows=rows,
+        refused=refused,
+        can_write=v.can(RESOURCE, True),
+    )
 
 
 async def _form(
@@ -148,9 +159,16 @@ async def _save(request: Request, collection_id: str | None) -> Response:
     return RedirectResponse(BASE, status_code=303)
 
 
-async def _delete(collection_id: str, c: Central) -> None:
-    await collections_api.delete_collection(collection_id, c)
+@router.post(BASE + "/{collection_id}/delete")
+async def delete_collection(collection_id: str, request: Request) -> Response:
+    v = await viewer(request)
+    await checked_form(request, v)
+    await need(v, RESOURCE, write=True)
+    try:
+        await collections_api.delete_collection(collection_id, central_of(request))
+    except Conflict as exc:  # a report or another collection uses it: say so on the list
+        return await _list(request, v, exc.message)
+    return RedirectResponse(BASE, status_code=303)
 
 
 add_save_routes(router, BASE + "/new", BASE + "/{key}/edit", _save)
-add_delete_route(router, BASE + "/{key}/delete", RESOURCE, _delete, BASE)
