@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import re
 import statistics
 import tempfile
@@ -84,6 +85,10 @@ ANALYZE;
 """
 
 
+def _basic(user: str, password: str) -> str:
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -126,6 +131,11 @@ async def run(args: argparse.Namespace, db_url: str, data_dir: Path) -> None:
             )
             assert r.status_code == 303, r.text
             digest = "sha256:" + f"{7:064x}"
+            alerts = await client.get(
+                "/v1/alerts?pagination.limit=1",
+                headers={"Authorization": "Basic " + _basic("admin", password)},
+            )
+            alert_id = alerts.json()["alerts"][0]["id"]
             pages = {
                 "dashboard": "/main/dashboard",
                 "violations": "/main/violations",
@@ -137,6 +147,14 @@ async def run(args: argparse.Namespace, db_url: str, data_dir: Path) -> None:
                 "cve detail": "/main/vulnerabilities/cves/CVE-2020-100000",
                 "images": "/main/vulnerabilities/images",
                 "image detail": f"/main/vulnerabilities/images/{digest}",
+                "components": "/main/vulnerabilities/components",
+                "components fixable": "/main/vulnerabilities/components?fixable=true",
+                "violation detail": f"/main/violations/{alert_id}",
+                "exceptions": "/main/vulnerabilities/exceptions",
+                "integrations": "/main/integrations",
+                "access tokens": "/main/access/tokens",
+                "access roles": "/main/access/roles",
+                "system": "/main/system",
             }
             print(f"{'page':24} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  <= {TARGET_MS:.0f} ms")
             for label, path in pages.items():

@@ -265,3 +265,42 @@ async def test_dashboard_top_images_use_the_kept_counts(central, seed_inventory)
     scoped = Identity("t", "t", "token", "test", RoleSet(await c.access.resolve(["n-analyst"])))
     slow = await top_critical_fixable_images(c, scoped, 3)
     assert [(r["id"], r["n"]) for r in slow] == expected
+
+
+async def test_component_counts_take_each_image_once(central) -> None:
+    """Two copies of one jar in an image count the image once, with or without the fixable
+    filter (fixable when either copy is), and a CVE only the second copy carries still finds
+    the image."""
+    fixed = Vulnerability("CVE-2022-1", cvss=7.5, severity=Severity.IMPORTANT, fixed_by="2.0")
+    late = Vulnerability("CVE-2022-2", cvss=5.3, severity=Severity.MODERATE)
+
+    def jar(where: str, *vulns: Vulnerability) -> Component:
+        return Component("jackson-databind", "1.0", "java", where, 1, vulns)
+
+    images = [
+        Image(
+            name=ImageName.parse("quay.io/acme/two-copies:1"),
+            id="sha256:" + "b" * 64,
+            components=(jar("/app/a.jar"), jar("/app/lib/b.jar", fixed, late)),
+            scanned=dt.datetime.now(dt.UTC),
+        ),
+        Image(
+            name=ImageName.parse("quay.io/acme/one-copy:1"),
+            id="sha256:" + "c" * 64,
+            components=(jar("/app/a.jar"),),
+            scanned=dt.datetime.now(dt.UTC),
+        ),
+    ]
+    for img in images:
+        await central.central.images.save_scan(img)
+
+    async def images_for(query: str) -> int | None:
+        r = await central.admin("GET", f"/v1/components?query={query}")
+        assert r.status_code == 200, r.text
+        rows = [c for c in r.json()["components"] if c["name"] == "jackson-databind"]
+        return rows[0]["affectedImages"] if rows else None
+
+    assert await images_for("") == 2
+    assert await images_for("Fixable:true") == 1
+    assert await images_for("CVE:CVE-2022-2") == 1
+    assert await images_for("Image:quay.io/acme/one") == 1

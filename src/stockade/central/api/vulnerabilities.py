@@ -267,30 +267,34 @@ async def _visible_deployments(c: Any, ident: Identity, ids: list[str]) -> set[s
     return {r["id"] for r in page.rows}
 
 
-_COMP_COLS = S(
-    "ic.name AS name, ic.version AS version, ic.source AS source,"
-    " count(DISTINCT ic.image_id) AS images"
-)
-_COMP_SORT = {
-    "component": S("ic.name"),
-    "images": S("count(DISTINCT ic.image_id)"),
-    "component version": S("ic.version"),
-}
+# Every filter but CVE holds for all rows of one kind (name, version, source) in an image
+# alike, so counting the image's first row of the kind counts each image once; a CVE filter
+# may keep only a later copy, and then the images are counted distinct.
+_IMAGES_ONCE = S("count(*) FILTER (WHERE ic.first_of_kind)")
+_IMAGES_DISTINCT = S("count(DISTINCT ic.image_id)")
+_COMP_COLS = S("ic.name AS name, ic.version AS version, ic.source AS source, {} AS images")
+
+
+def _component_sort(images: sql.Composable) -> dict[str, sql.Composable]:
+    return {"component": S("ic.name"), "images": images, "component version": S("ic.version")}
 
 
 @router.get("/v1/components", summary="Components across images (query syntax, pagination)")
 async def list_components(
     request: Request, c: CentralDep, ident: Identity = reader("Image")
 ) -> dict[str, Any]:
+    terms = query_terms(request)
+    by_cve = any(t.field.strip().lower() == "cve" for t in terms)
+    images = _IMAGES_DISTINCT if by_cve else _IMAGES_ONCE
     page = await execute.grouped_page(
         c.db,
         COMPONENTS,
         ident,
-        query_terms(request),
+        terms,
         pagination(request),
-        _COMP_COLS,
+        _COMP_COLS.format(images),
         S("ic.name, ic.version, ic.source"),
-        _COMP_SORT,
+        _component_sort(images),
     )
     return {
         "components": [

@@ -319,16 +319,8 @@ COMPONENTS = SearchResource(
                 " AND f.component_idx = ic.idx"
             ),
         ),
-        SearchField(
-            "Fixable",
-            S("f.fixable"),
-            Kind.BOOLEAN,
-            sortable=False,
-            via=S(
-                "SELECT 1 FROM image_cves f WHERE f.image_id = ic.image_id"
-                " AND f.component_idx = ic.idx"
-            ),
-        ),
+        # the component's kind has a fixable finding in the image (kept by the images store)
+        SearchField("Fixable", S("ic.has_fixable"), Kind.BOOLEAN, sortable=False),
         *_usage_fields("ic.image_id"),
     ),
     scope=None,

@@ -140,13 +140,34 @@ class ImageStore:
             )
             await conn.execute("DELETE FROM image_cves WHERE image_id = %s", (key,))
             await conn.execute("DELETE FROM image_components WHERE image_id = %s", (key,))
+            # one row per kind (name, version, source) counts the image; a kind is fixable
+            # in the image when any copy of it has a fixable finding
+            fixable_kinds = {
+                (c.name, c.version, c.source)
+                for c in image.components
+                if any(v.fixed_by for v in c.vulnerabilities)
+            }
+            seen_kinds: set[tuple[str, str, str]] = set()
             async with conn.cursor().copy(
                 "COPY image_components (image_id, idx, name, version, source, location,"
-                " layer_index) FROM STDIN"
+                " layer_index, first_of_kind, has_fixable) FROM STDIN"
             ) as copy:
                 for idx, c in enumerate(image.components):
+                    kind = (c.name, c.version, c.source)
+                    first = kind not in seen_kinds
+                    seen_kinds.add(kind)
                     await copy.write_row(
-                        (key, idx, c.name, c.version, c.source, c.location, c.layer_index)
+                        (
+                            key,
+                            idx,
+                            c.name,
+                            c.version,
+                            c.source,
+                            c.location,
+                            c.layer_index,
+                            first,
+                            kind in fixable_kinds,
+                        )
                     )
             async with conn.cursor().copy(
                 "COPY image_cves (image_id, component_idx, cve_id, severity, cvss, fixed_by,"

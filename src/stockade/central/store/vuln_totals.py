@@ -150,3 +150,21 @@ async def rebuild_all(conn: Conn) -> None:
     cur = await conn.execute("SELECT id FROM images")
     ids = [r["id"] for r in await cur.fetchall()]
     await conn.execute(_IMAGE_COUNTS.encode(), {"ids": ids})
+    await conn.execute(_COMPONENT_KINDS)
+
+
+# what the images store writes with each component row (migration 0018)
+_COMPONENT_KINDS = """
+UPDATE image_components ic
+SET first_of_kind = (k.rn = 1), has_fixable = coalesce(k.fixable, false)
+FROM (
+    SELECT c.image_id, c.idx,
+           row_number() OVER w AS rn,
+           bool_or(EXISTS (SELECT 1 FROM image_cves f WHERE f.image_id = c.image_id
+                           AND f.component_idx = c.idx AND f.fixable))
+               OVER (PARTITION BY c.image_id, c.name, c.version, c.source) AS fixable
+    FROM image_components c
+    WINDOW w AS (PARTITION BY c.image_id, c.name, c.version, c.source ORDER BY c.idx)
+) k
+WHERE k.image_id = ic.image_id AND k.idx = ic.idx
+"""
