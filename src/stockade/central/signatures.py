@@ -94,14 +94,11 @@ def _signing_options(options: RegistryOptions) -> RegistryOptions:
     )
 
 
-def _read(source: RegistrySource, digests: Sequence[str], index_digest: bool) -> dict[str, Found]:
-    """The signatures stored for each digest (plus the one ``source``'s reference resolves
-    to, with ``index_digest``); raises StockadeError when the registry cannot be asked."""
-    wanted = list(dict.fromkeys(digests))
-    if index_digest:
-        top = source.fetch_manifest(source.ref.ref, source.ref.digest)[2]
-        wanted = list(dict.fromkeys([*wanted, top]))
-    return {digest: find_signatures(source, digest) for digest in wanted}
+def _with_top(source: RegistrySource, digests: list[str]) -> list[str]:
+    """``digests`` and the one ``source``'s reference resolves to (an index, when the tag
+    names one: ``cosign sign`` signs what the tag points at)."""
+    top = source.fetch_manifest(source.ref.ref, source.ref.digest)[2]
+    return list(dict.fromkeys([*digests, top]))
 
 
 def _check(
@@ -130,17 +127,20 @@ def verify_image(
     """Blocking: read the signatures of ``digests`` (plus, with ``index_digest``, the digest
     ``reference`` resolves to) and check them against each integration's keys."""
     now = dt.datetime.now(dt.UTC)
+    wanted = list(dict.fromkeys(digests))
     source = RegistrySource(reference, _signing_options(options))
     try:
-        found = _read(source, digests, index_digest)
+        if index_digest:
+            wanted = _with_top(source, wanted)
+        found = {digest: find_signatures(source, digest) for digest in wanted}
     except StockadeError as exc:
         text = f"the registry could not be asked for signatures: {exc.message}"
         results = tuple(_result(i, now, GENERIC_ERROR, text, reference) for i in integrations)
-        return Verification(now, tuple(dict.fromkeys(digests)), results)
+        return Verification(now, tuple(wanted), results)
     finally:
         source.close()
     results = tuple(_check(i, found, now, reference) for i in integrations)
-    return Verification(now, tuple(found), results)
+    return Verification(now, tuple(wanted), results)
 
 
 def try_integration(
@@ -152,8 +152,8 @@ def try_integration(
     now = dt.datetime.now(dt.UTC)
     source = RegistrySource(reference, _signing_options(options))
     try:
-        manifest = source.resolve().manifest_digest
-        found = _read(source, [manifest], index_digest=True)
+        wanted = _with_top(source, [source.resolve().manifest_digest])
+        found = {digest: find_signatures(source, digest) for digest in wanted}
     finally:
         source.close()
     return Verification(now, tuple(found), (_check(integration, found, now, reference),))
