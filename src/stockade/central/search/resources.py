@@ -272,9 +272,7 @@ FINDINGS = SearchResource(
 # callers use it when nothing else narrows the findings (see api/vulnerabilities.py).
 CVE_TOTALS = SearchResource(
     category="VULNERABILITIES",
-    table=S(
-        "(SELECT * FROM cve_image_buckets WHERE images > 0) f JOIN cves c ON c.id = f.cve_id"
-    ),
+    table=S("(SELECT * FROM cve_image_buckets WHERE images > 0) f JOIN cves c ON c.id = f.cve_id"),
     id_column=S("f.cve_id"),
     name_column=S("f.cve_id"),
     fields=tuple(
