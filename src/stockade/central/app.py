@@ -30,6 +30,7 @@ from stockade.central.api import (
     system,
     vulnerabilities,
 )
+from stockade.central.api.body_limit import BodyLimitMiddleware
 from stockade.central.api.errors import install_error_handlers
 from stockade.central.api.middleware import ObservabilityMiddleware
 from stockade.central.portal.routes import install as install_portal
@@ -118,5 +119,6 @@ def create_app(central: Central) -> FastAPI:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Stockade API", **kwargs)
 
     install_portal(app, central)
-    app.add_middleware(ObservabilityMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(ObservabilityMiddleware)  # added last: outermost, so 413s are counted
     return app
