@@ -187,3 +187,35 @@ async def test_stage_and_category_match_any_element(central) -> None:
     assert {p["name"] for p in r.json()["policies"]} == {"Two stages two categories"}
     r = await central.admin("GET", "/v1/policies?query=Category:zet%2BDefault:false")
     assert {p["name"] for p in r.json()["policies"]} == {"Two stages two categories"}
+
+
+async def test_concurrent_exclusions_on_one_policy_all_survive(central) -> None:
+    """Exclusions added at once (two analysts excluding two violations) are each kept: the
+    policy is read, changed and written with its row locked."""
+    import asyncio
+
+    from stockade.central.api.policies import add_exclusion
+    from stockade.policy.model import Exclusion
+
+    latest = next(p for p in await central.central.policies.all() if p.name == "Latest tag")
+    images = [f"quay.io/acme/app{n}:latest" for n in range(8)]
+    await asyncio.gather(
+        *(
+            add_exclusion(
+                latest.id,
+                Exclusion(name=f"image {i}", image_name=i, has_image=True),
+                central.central,
+            )
+            for i in images
+        ),
+        central.central.policies.set_disabled(latest.id, False),
+    )
+    stored = await central.central.policies.get(latest.id)
+    assert sorted(e.image_name for e in stored.exclusions if e.has_image) == images
+    # adding one that is there already changes nothing
+    again = await add_exclusion(
+        latest.id,
+        Exclusion(name=f"image {images[0]}", image_name=images[0], has_image=True),
+        central.central,
+    )
+    assert again == stored

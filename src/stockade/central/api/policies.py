@@ -105,12 +105,13 @@ async def add_exclusion(policy_id: str, exclusion: Exclusion, c: Central) -> Pol
     """The policy with ``exclusion`` added (once), validated and stored like an update; the
     caller schedules the re-evaluation (``Central.policies_changed``) when its own work is
     done."""
-    policy = await c.policies.get(policy_id)
-    if exclusion in policy.exclusions:
-        return policy
-    return await c.policies.update(
-        policy_id, replace(policy, exclusions=(*policy.exclusions, exclusion))
-    )
+
+    def added(policy: Policy) -> Policy:
+        if exclusion in policy.exclusions:
+            return policy
+        return replace(policy, exclusions=(*policy.exclusions, exclusion))
+
+    return await c.policies.modify(policy_id, added)
 
 
 @router.delete("/v1/policies/{policy_id}", dependencies=[writer(RESOURCE)])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -143,24 +144,45 @@ class PolicyStore:
         p = replace(p, id=policy_id)
         validate(p)
         async with self.db.connection() as conn:
-            try:
-                cur = await conn.execute(
-                    "UPDATE policies SET name = %s, doc = %s, disabled = %s, severity = %s,"
-                    " categories = %s, lifecycle_stages = %s, enforced = %s, is_default = %s,"
-                    " updated_at = now() WHERE id = %s RETURNING id",
-                    (*_row_values(p), policy_id),
-                )
-            except psycopg.errors.UniqueViolation as exc:
-                raise Conflict(f"a policy named {p.name!r} already exists") from exc
-            if await cur.fetchone() is None:
+            await self._write(conn, policy_id, p)
+        self._compiled = None
+        return p
+
+    async def _write(self, conn: Conn, policy_id: str, p: Policy) -> None:
+        try:
+            cur = await conn.execute(
+                "UPDATE policies SET name = %s, doc = %s, disabled = %s, severity = %s,"
+                " categories = %s, lifecycle_stages = %s, enforced = %s, is_default = %s,"
+                " updated_at = now() WHERE id = %s RETURNING id",
+                (*_row_values(p), policy_id),
+            )
+        except psycopg.errors.UniqueViolation as exc:
+            raise Conflict(f"a policy named {p.name!r} already exists") from exc
+        if await cur.fetchone() is None:
+            raise NotFound(f"policy {policy_id!r} does not exist")
+        await self._add_categories(conn, p)
+
+    async def modify(self, policy_id: str, change: Callable[[Policy], Policy]) -> Policy:
+        """Read, change and write one policy in one transaction with its row locked, so two
+        concurrent changes (two exclusions added at once) both survive."""
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "SELECT id, doc FROM policies WHERE id = %s FOR UPDATE", (policy_id,)
+            )
+            row = await cur.fetchone()
+            if row is None:
                 raise NotFound(f"policy {policy_id!r} does not exist")
-            await self._add_categories(conn, p)
+            current = self._from_row(row)
+            p = replace(change(current), id=policy_id)
+            if p == current:
+                return current
+            validate(p)
+            await self._write(conn, policy_id, p)
         self._compiled = None
         return p
 
     async def set_disabled(self, policy_id: str, disabled: bool) -> Policy:
-        p = await self.get(policy_id)
-        return await self.update(policy_id, p.with_disabled(disabled))
+        return await self.modify(policy_id, lambda p: p.with_disabled(disabled))
 
     async def delete(self, policy_id: str) -> None:
         async with self.db.connection() as conn:
