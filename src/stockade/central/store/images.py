@@ -56,8 +56,15 @@ class ImageStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def save_scan(self, image: Image, notes: Sequence[str] = ()) -> str:
-        """Store a complete scan result; returns the image id."""
+    async def save_scan(
+        self,
+        image: Image,
+        notes: Sequence[str] = (),
+        signature_verification: dict[str, Any] | None = None,
+    ) -> str:
+        """Store a complete scan result; returns the image id. ``signature_verification``, when
+        given, is stored in the same transaction (never a new scan with an old verification);
+        without it the stored one stays."""
         key = image_key(image)
         now = dt.datetime.now(dt.UTC)
         findings = [(idx, v) for idx, c in enumerate(image.components) for v in c.vulnerabilities]
@@ -113,6 +120,11 @@ class ImageStore:
                 " updated_at = excluded.updated_at",
                 (image.name.full_name, key, now),
             )
+            if signature_verification is not None:
+                await conn.execute(
+                    "UPDATE images SET signature_verification = %s WHERE id = %s",
+                    (Jsonb(signature_verification), key),
+                )
             seen: dict[str, Vulnerability] = {}
             for _, v in findings:
                 prev = seen.get(v.cve)
