@@ -46,8 +46,19 @@ def test_issues_from_a_new_ca_and_never_overwrites(tmp_path: Path, capsys) -> No
 
     capsys.readouterr()
     assert run("scanner", "certs", "--out", str(out)) != 0
-    assert "already exists" in capsys.readouterr().err
+    assert "already exist" in capsys.readouterr().err
     assert (out / "ca.pem").read_bytes() == ca
+
+
+def test_a_clash_writes_nothing(tmp_path: Path, capsys) -> None:
+    """Only the last file (the new CA's key) is taken: nothing is written, so no certificate
+    is left signed by a CA key that was thrown away."""
+    out = tmp_path / "certs"
+    out.mkdir()
+    (out / "ca-key.pem").write_text("someone else's key")
+    assert run("scanner", "certs", "--out", str(out)) != 0
+    assert "ca-key.pem" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["ca-key.pem"]
 
 
 def test_issues_from_a_given_ca(tmp_path: Path, capsys) -> None:

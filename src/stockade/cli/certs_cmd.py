@@ -111,6 +111,12 @@ def certs(
     ]
     if made_ca:
         files.append(("ca-key.pem", ca.key_pem, True))
+    # all or nothing: a clash found half way would leave certificates whose new CA key is lost
+    taken = [name for name, _, _ in files if (out / name).exists()]
+    if taken:
+        raise ConfigError(
+            f"{', '.join(taken)} already exist(s) in {out}; choose another --out directory."
+        )
     for name, data, private in files:
         _write(out / name, data, private=private)
     click.echo(f"wrote {', '.join(n for n, _, _ in files)} to {out}")
