@@ -105,9 +105,23 @@ async def test_edit_raises_then_resolves_a_build_alert_without_rescan(central) -
     assert sorted(s for s, _ in await _states(central, pid)) == ["ACTIVE", "RESOLVED", "RESOLVED"]
 
 
+def _lock_holders_and_waiters(db_url: str) -> list[tuple[bool, str, str | None]]:
+    """(granted, state, wait event type) of every session at the re-evaluation lock."""
+    high, low = REEVALUATION_LOCK_KEY >> 32, REEVALUATION_LOCK_KEY & 0xFFFFFFFF
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT l.granted, a.state, a.wait_event_type FROM pg_locks l"
+            " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory'"
+            " AND l.classid = %s::oid AND l.objid = %s::oid AND a.pid <> pg_backend_pid()",
+            (high, low),
+        ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
 async def test_import_reevaluates_and_the_answer_does_not_wait(central) -> None:
     await _store_images(central)
-    # another replica is re-evaluating: this one's run waits for the lock, the API does not
+    central.central.reevaluation.retry_seconds = 0.2
+    # another replica is re-evaluating: this one's run retries later, the API does not wait
     holder = await psycopg.AsyncConnection.connect(central.db_url, autocommit=True)
     try:
         await holder.execute("SELECT pg_advisory_lock(%s)", (REEVALUATION_LOCK_KEY,))
@@ -118,10 +132,38 @@ async def test_import_reevaluates_and_the_answer_does_not_wait(central) -> None:
         assert r.status_code == 200 and r.json()["allSucceeded"], r.text
         await asyncio.sleep(0.5)
         assert await _alerts(central, "Imported urllib3") == []  # still waiting its turn
+        # ... without a connection of Central's blocked inside the lock call meanwhile
+        assert _lock_holders_and_waiters(central.db_url) == [(True, "idle", "Client")]
     finally:
         await holder.execute("SELECT pg_advisory_unlock(%s)", (REEVALUATION_LOCK_KEY,))
         await holder.close()
     await asyncio.wait_for(central.central.reevaluation.wait(), timeout=60)
+    assert [a["state"] for a in await _alerts(central, "Imported urllib3")] == ["ACTIVE"]
+
+
+async def test_a_run_holds_the_lock_outside_any_transaction(central) -> None:
+    await _store_images(central)
+    images = central.central.images
+    loading, go_on = asyncio.Event(), asyncio.Event()
+    load = images.load
+
+    async def paused_load(image_id: str) -> Image:
+        loading.set()
+        await go_on.wait()
+        return await load(image_id)
+
+    images.load = paused_load
+    body = {"policies": [_policy("Imported urllib3", ["BUILD"], "CVE", "CVE-2021-33503")]}
+    r = await central.admin("POST", "/v1/policies/import", json=body)
+    assert r.status_code == 200, r.text
+    await asyncio.wait_for(loading.wait(), timeout=30)
+    try:
+        # mid-run: the lock's connection is idle, not idle in a transaction
+        assert _lock_holders_and_waiters(central.db_url) == [(True, "idle", "Client")]
+    finally:
+        go_on.set()
+    await asyncio.wait_for(central.central.reevaluation.wait(), timeout=60)
+    assert _lock_holders_and_waiters(central.db_url) == []  # released
     assert [a["state"] for a in await _alerts(central, "Imported urllib3")] == ["ACTIVE"]
 
 

@@ -5,7 +5,8 @@ a rescan or a new Sensor report.
 The API calls :meth:`PolicyReevaluator.schedule` after a policy is created, updated, enabled
 or imported, and answers at once; changes that arrive while a run is under way are gathered
 into the next run. A run holds a session advisory lock, so with several Central replicas one
-works at a time (the others wait their turn), and walks the data in bounded batches:
+works at a time: a replica that finds the lock taken keeps its changes and tries again a little
+later (no connection waits inside the lock call). A run walks the data in bounded batches:
 
 - images (build stage): each stored image's facts against the changed build-stage policies;
   alerts that now match are raised, those of the changed policies that no longer match are
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 REEVALUATION_LOCK_KEY = 0x73746B7265657661  # "stkreeva"
 BATCH = 100
+RETRY_SECONDS = 2.0  # another replica holds the lock: try again this much later
 
 #: deployment and container criteria answered by what Central stores about a deployment
 KNOWN_DEPLOYMENT_FIELDS = frozenset({"Namespace", "Required Label", "Replicas", "Container Name"})
@@ -70,9 +72,12 @@ class Outcome:
 
 
 class PolicyReevaluator:
-    def __init__(self, central: Central, batch: int = BATCH) -> None:
+    def __init__(
+        self, central: Central, batch: int = BATCH, retry_seconds: float = RETRY_SECONDS
+    ) -> None:
         self.central = central
         self.batch = batch
+        self.retry_seconds = retry_seconds
         self._pending: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
@@ -95,18 +100,21 @@ class PolicyReevaluator:
         while self._pending:
             ids, self._pending = sorted(self._pending), set()
             try:
-                await self.run(ids)
+                outcome = await self.run(ids)
             except Exception:
                 logger.exception("policy re-evaluation failed", extra={"policies": ids})
+                continue
+            if outcome is None:  # another replica is re-evaluating: ours waits its turn
+                self._pending.update(ids)
+                await asyncio.sleep(self.retry_seconds)
 
-    async def run(self, policy_ids: list[str]) -> Outcome:
-        """One run over every stored image and known deployment, under the lock."""
-        async with self.central.db.connection() as lock:
-            await lock.execute("SELECT pg_advisory_lock(%s)", (REEVALUATION_LOCK_KEY,))
-            try:
-                outcome = await self._run(policy_ids)
-            finally:
-                await lock.execute("SELECT pg_advisory_unlock(%s)", (REEVALUATION_LOCK_KEY,))
+    async def run(self, policy_ids: list[str]) -> Outcome | None:
+        """One run over every stored image and known deployment, under the lock; None when
+        another replica holds it (nothing was done)."""
+        async with self.central.db.try_advisory_lock(REEVALUATION_LOCK_KEY) as mine:
+            if not mine:
+                return None
+            outcome = await self._run(policy_ids)
         logger.info(
             "policies re-evaluated",
             extra={

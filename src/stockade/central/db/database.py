@@ -68,5 +68,25 @@ class Database:
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable("Central DB is not reachable right now") from exc
 
+    @asynccontextmanager
+    async def try_advisory_lock(self, key: int) -> AsyncIterator[bool]:
+        """Try the session advisory lock ``key`` without waiting; yields whether it was taken
+        and releases it on exit. The lock lives on a pooled connection in autocommit mode, so
+        a long run under it never leaves that connection idle in a transaction."""
+        async with self.connection() as conn:
+            await conn.set_autocommit(True)
+            try:
+                cur = await conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (key,))
+                row = await cur.fetchone()
+                taken = bool(row and row["ok"])
+                try:
+                    yield taken
+                finally:
+                    if taken and not conn.broken:
+                        await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            finally:
+                if not conn.broken and not conn.closed:  # back to the pool as it came out
+                    await conn.set_autocommit(False)
+
     def stats(self) -> dict[str, int]:
         return dict(self.pool.get_stats())
