@@ -7,7 +7,12 @@ status and reason. The ids of the integrations that verified it are the image's
 
 Digests checked: the image's platform manifest and, when the scanned reference names an image
 index (a multi-platform image), the index too, since ``cosign sign`` signs the digest the tag
-points at.
+points at. An index digest counts only while that index lists the image's manifest: the tag is
+resolved again after indexing (and stored digests are read again at re-verification), and a tag
+moved to another image in between must not lend that image's signature to this one.
+
+Every registry read has a deadline (``VERIFY_BUDGET_SECONDS``): the worker thread itself stops
+then, so a registry that answers slowly holds neither the scan nor a thread.
 
 When an integration is created, changed or deleted, stored images are verified again in the
 background (newest first, at most ``REVERIFY_LIMIT`` images per run, one at a time), then the
@@ -20,7 +25,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,6 +41,7 @@ from stockade.core.tasks import cancel_and_wait
 from stockade.policy.model import Policy
 from stockade.scanner.indexer.cosign import check_signatures
 from stockade.scanner.indexer.cosign_registry import Found, find_signatures
+from stockade.scanner.indexer.errors import ImageNotFoundError
 from stockade.scanner.indexer.registry import RegistryOptions, RegistrySource, parse_reference
 
 if TYPE_CHECKING:
@@ -94,11 +102,41 @@ def _signing_options(options: RegistryOptions) -> RegistryOptions:
     )
 
 
-def _with_top(source: RegistrySource, digests: list[str]) -> list[str]:
-    """``digests`` and the one ``source``'s reference resolves to (an index, when the tag
-    names one: ``cosign sign`` signs what the tag points at)."""
-    top = source.fetch_manifest(source.ref.ref, source.ref.digest)[2]
-    return list(dict.fromkeys([*digests, top]))
+def _lists(manifest: bytes, manifest_digest: str) -> bool:
+    """Whether ``manifest`` is an image index with ``manifest_digest`` among its manifests."""
+    try:
+        doc = json.loads(manifest)
+    except (ValueError, RecursionError):
+        return False
+    entries = doc.get("manifests") if isinstance(doc, dict) else None
+    if not isinstance(entries, list):
+        return False
+    return any(isinstance(e, dict) and e.get("digest") == manifest_digest for e in entries)
+
+
+def _top(source: RegistrySource, manifest_digest: str) -> str | None:
+    """The digest ``source``'s reference resolves to now (an index, when the tag names one:
+    ``cosign sign`` signs what the tag points at), if it is still this image's."""
+    data, _, top = source.fetch_manifest(source.ref.ref, source.ref.digest)
+    return top if top == manifest_digest or _lists(data, manifest_digest) else None
+
+
+def _covers(source: RegistrySource, digest: str, manifest_digest: str) -> bool:
+    """Whether a digest remembered from an earlier verification is still an index listing the
+    image's manifest (older results may predate that check; an index can be replaced)."""
+    try:
+        data, _, _ = source.fetch_manifest(digest, digest)
+    except ImageNotFoundError:
+        return False
+    return _lists(data, manifest_digest)
+
+
+def _all_failed(
+    integrations: Sequence[SignatureIntegration], reference: str, text: str, digests: Sequence[str]
+) -> Verification:
+    now = dt.datetime.now(dt.UTC)
+    results = tuple(_result(i, now, GENERIC_ERROR, text, reference) for i in integrations)
+    return Verification(now, tuple(digests), results)
 
 
 def _check(
@@ -123,20 +161,26 @@ def verify_image(
     options: RegistryOptions,
     *,
     index_digest: bool = False,
+    deadline: float | None = None,
 ) -> Verification:
-    """Blocking: read the signatures of ``digests`` (plus, with ``index_digest``, the digest
-    ``reference`` resolves to) and check them against each integration's keys."""
+    """Blocking: read the signatures of the image whose manifest is ``digests[0]`` and check
+    them against each integration's keys. Also read: the further ``digests`` (indexes from an
+    earlier verification) and, with ``index_digest``, the digest ``reference`` resolves to, each
+    only while it is an index listing ``digests[0]``. No registry request is sent and no byte
+    read after ``deadline`` (``time.monotonic()``): the image is then not verified."""
     now = dt.datetime.now(dt.UTC)
-    wanted = list(dict.fromkeys(digests))
-    source = RegistrySource(reference, _signing_options(options))
+    manifest, *stored = dict.fromkeys(digests)
+    wanted = [manifest]
+    source = RegistrySource(reference, _signing_options(options), deadline=deadline)
     try:
-        if index_digest:
-            wanted = _with_top(source, wanted)
+        top = _top(source, manifest) if index_digest else None
+        wanted += [top] if top else []
+        wanted += [d for d in stored if d not in wanted and _covers(source, d, manifest)]
         found = {digest: find_signatures(source, digest) for digest in wanted}
     except StockadeError as exc:
+        # the stored digests are kept unchecked: the next verification checks them again
         text = f"the registry could not be asked for signatures: {exc.message}"
-        results = tuple(_result(i, now, GENERIC_ERROR, text, reference) for i in integrations)
-        return Verification(now, tuple(wanted), results)
+        return _all_failed(integrations, reference, text, list(dict.fromkeys(wanted + stored)))
     finally:
         source.close()
     results = tuple(_check(i, found, now, reference) for i in integrations)
@@ -144,15 +188,22 @@ def verify_image(
 
 
 def try_integration(
-    reference: str, integration: SignatureIntegration, options: RegistryOptions
+    reference: str,
+    integration: SignatureIntegration,
+    options: RegistryOptions,
+    *,
+    deadline: float | None = None,
 ) -> Verification:
     """Blocking, for the integration's "test": resolve ``reference`` as a scan would (its
     platform manifest and, for an index, the index) and check its signatures against this one
-    integration. Raises StockadeError when the image or its registry cannot be read."""
+    integration. Raises StockadeError when the image or its registry cannot be read, or
+    ``deadline`` (``time.monotonic()``) passes first."""
     now = dt.datetime.now(dt.UTC)
-    source = RegistrySource(reference, _signing_options(options))
+    source = RegistrySource(reference, _signing_options(options), deadline=deadline)
     try:
-        wanted = _with_top(source, [source.resolve().manifest_digest])
+        manifest = source.resolve().manifest_digest
+        top = _top(source, manifest)
+        wanted = list(dict.fromkeys([manifest, top] if top else [manifest]))
         found = {digest: find_signatures(source, digest) for digest in wanted}
     finally:
         source.close()
@@ -169,19 +220,24 @@ async def bounded_verify(
 ) -> Verification:
     """:func:`verify_image` within ``VERIFY_BUDGET_SECONDS``: a registry that answers slowly
     makes the image "not verified" (GENERIC_ERROR) instead of holding the scan. The worker
-    thread, itself bounded by the registry client's timeouts, finishes on its own."""
+    thread has the same deadline and ends by it (plus at most one read that had begun)."""
+    deadline = time.monotonic() + VERIFY_BUDGET_SECONDS
     try:
         return await asyncio.wait_for(
             asyncio.to_thread(
-                verify_image, reference, digests, integrations, options, index_digest=index_digest
+                verify_image,
+                reference,
+                digests,
+                integrations,
+                options,
+                index_digest=index_digest,
+                deadline=deadline,
             ),
             VERIFY_BUDGET_SECONDS,
         )
     except TimeoutError:
-        now = dt.datetime.now(dt.UTC)
         text = f"reading the signatures took longer than {VERIFY_BUDGET_SECONDS:.0f} s"
-        results = tuple(_result(i, now, GENERIC_ERROR, text, reference) for i in integrations)
-        return Verification(now, tuple(digests), results)
+        return _all_failed(integrations, reference, text, digests)
 
 
 def _reads_signatures(policy: Policy) -> bool:
@@ -235,16 +291,20 @@ class SignatureService:
         for row in rows[:REVERIFY_LIMIT]:
             image_id, name = row["id"], row["name"]
             previous = row["signature_verification"] or {}
-            digests = previous.get("digests") or [image_id]
+            digests = list(dict.fromkeys([image_id, *(previous.get("digests") or [])]))
             try:
                 ref = parse_reference(name)
             except StockadeError:
                 continue
+            reference = f"{ref.registry}/{ref.repository}@{image_id}"
             if integrations:
-                options = await c.integrations.options_for(ref.registry)
-                verification = await bounded_verify(
-                    f"{ref.registry}/{ref.repository}@{image_id}", digests, integrations, options
-                )
+                try:
+                    options = await c.integrations.options_for(ref.registry)
+                except StockadeError as exc:  # e.g. an ECR token exchange: this image only
+                    text = f"the registry's credentials could not be had: {exc.message}"
+                    verification = _all_failed(integrations, reference, text, digests)
+                else:
+                    verification = await bounded_verify(reference, digests, integrations, options)
             else:
                 verification = Verification(dt.datetime.now(dt.UTC), tuple(digests), ())
             await self.record(image_id, verification)

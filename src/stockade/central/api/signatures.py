@@ -5,6 +5,7 @@ against settings that need not be saved."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -86,6 +87,8 @@ async def test(c: Central, doc: dict[str, Any]) -> dict[str, Any]:
                 str(ref),
                 SignatureIntegration(str(settings.get("id") or ""), name, tuple(keys)),
                 options,
+                # the thread stops reading at the same time the request stops waiting
+                deadline=time.monotonic() + VERIFY_BUDGET_SECONDS,
             ),
             VERIFY_BUDGET_SECONDS,
         )

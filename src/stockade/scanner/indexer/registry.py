@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -160,8 +161,13 @@ class RegistrySource:
         reference: str,
         options: RegistryOptions | None = None,
         platform: Platform = DEFAULT_PLATFORM,
+        *,
+        deadline: float | None = None,
     ) -> None:
         self.ref = parse_reference(reference)
+        # time.monotonic() after which no request is sent and no more bytes are read: a caller
+        # with a time budget gets its thread back instead of leaving it on a slow registry
+        self.deadline = deadline
         self.name = str(self.ref)
         self.options = options or RegistryOptions()
         self.platform = platform
@@ -174,6 +180,22 @@ class RegistrySource:
 
     # -- transport -------------------------------------------------------------------------
 
+    def _timeout(self, what: str) -> float:
+        """The timeout of the next request or read, cut to what the deadline leaves."""
+        if self.deadline is None:
+            return self.options.timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise RegistryUnavailableError(
+                f"Image {self.name}: the time allowed for registry {self.ref.registry} ran out "
+                f"while fetching {what}."
+            )
+        return min(self.options.timeout, left)
+
+    def _pause(self, seconds: float) -> None:
+        left = math.inf if self.deadline is None else self.deadline - time.monotonic()
+        time.sleep(max(0.0, min(seconds, left)))
+
     def _base_url(self) -> str:
         if self._base is not None:
             return self._base
@@ -182,7 +204,7 @@ class RegistrySource:
         for scheme in schemes:
             url = f"{scheme}://{self.ref.registry}"
             try:
-                self._client.get(f"{url}/v2/", timeout=self.options.timeout)
+                self._client.get(f"{url}/v2/", timeout=self._timeout("the API version"))
             except httpx.TransportError as exc:
                 last = exc
                 continue
@@ -215,7 +237,10 @@ class RegistrySource:
                 query["service"] = params["service"]
             try:
                 tok = self._client.get(
-                    realm, params=query, auth=httpx.BasicAuth(*creds) if creds else None
+                    realm,
+                    params=query,
+                    auth=httpx.BasicAuth(*creds) if creds else None,
+                    timeout=self._timeout("a token"),
                 )
             except httpx.HTTPError as exc:
                 raise RegistryUnavailableError(
@@ -250,16 +275,17 @@ class RegistrySource:
             if self._auth_header:
                 headers["Authorization"] = self._auth_header
             try:
-                resp = self._client.send(
-                    self._client.build_request("GET", url, headers=headers), stream=True
+                request = self._client.build_request(
+                    "GET", url, headers=headers, timeout=self._timeout(what)
                 )
+                resp = self._client.send(request, stream=True)
             except httpx.TransportError as exc:
                 if attempt >= self.options.attempts:
                     raise RegistryUnavailableError(
                         f"Image {self.name}: registry {self.ref.registry} failed while "
                         f"fetching {what} ({type(exc).__name__})."
                     ) from exc
-                time.sleep(delay)
+                self._pause(delay)
                 delay *= 2
                 continue
             status = resp.status_code
@@ -289,7 +315,7 @@ class RegistrySource:
                 if retry_after.isdigit():
                     wait = min(float(retry_after), self.options.max_retry_after)
                 logger.info("registry answered %s for %s; retrying in %.2fs", status, what, wait)
-                time.sleep(wait)
+                self._pause(wait)
                 delay *= 2
                 continue
             raise ImageSourceError(
@@ -305,6 +331,7 @@ class RegistrySource:
             data = b""
             for chunk in resp.iter_raw(1 << 16):
                 data += chunk
+                self._timeout(what)  # a registry dripping bytes stops at the deadline
                 if len(data) > limit:
                     raise ImageSourceError(f"Image {self.name}: the {what} is too large.")
         except httpx.HTTPError as exc:
