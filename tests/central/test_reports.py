@@ -713,3 +713,50 @@ async def test_embedded_collections(central: Any, seed_inventory: Any) -> None:
         ("shop", "web"),
     ]
     assert len(lines) == 7  # ops/job 2 (D2), shop/api 2 (D2), shop/web 3 (D1)
+
+
+async def test_a_retry_mails_only_the_targets_that_did_not_accept(
+    central: Any, seed_inventory: Any, smtp: Any
+) -> None:
+    down = free_port()  # the second notifier's server is not up yet
+    coll_id, first = await setup(central, seed_inventory, smtp.port)
+    second = (
+        await ok(
+            await central.admin(
+                "POST",
+                "/v1/notifiers",
+                json={**email_notifier(down), "name": "second mail"},
+            )
+        )
+    )["id"]
+    doc = report_config(coll_id, first)
+    doc["notifiers"] = [
+        *doc["notifiers"],
+        {"emailConfig": {"notifierId": second, "mailingLists": ["ops@example.com"]}},
+    ]
+    cfg = await ok(await central.admin("POST", "/v2/reports/configurations", json=doc))
+    service = central.central.reports
+    await service.stop()  # ticked by hand
+    now = dt.datetime(2026, 3, 4, 9, 0, tzinfo=dt.UTC)
+    service.clock = lambda: now
+    with psycopg.connect(central.db_url) as conn:
+        conn.execute(
+            "UPDATE report_configs SET next_run_at = %s WHERE id = %s",
+            (now - dt.timedelta(minutes=1), cfg["id"]),
+        )
+    await service.tick()
+    (job,) = (
+        await ok(await central.admin("GET", f"/v2/reports/configurations/{cfg['id']}/history"))
+    )["reportSnapshots"]
+    assert job["reportStatus"]["runState"] == "FAILURE"
+    assert len(smtp.mails) == 1  # the first target accepted before the second failed
+
+    later = SmtpReceiver(port=down).start()
+    try:
+        await service.tick()
+        status = await wait_state(central, job["reportJobId"], {"DELIVERED"}, timeout=0)
+        assert status["attempts"] == 2
+        assert len(smtp.mails) == 1  # not mailed again
+        assert [rcpts for _, rcpts, _ in later.mails] == [["ops@example.com"]]
+    finally:
+        later.stop()

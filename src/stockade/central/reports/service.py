@@ -143,6 +143,9 @@ class ReportService:
         name = report_name(cfg.name, job["data_as_of"])
         found = await self.notifiers.for_delivery([e.notifier_id for e in cfg.emails])
         for i, target in enumerate(cfg.emails):
+            key = f"{job_id}.{i}"
+            if key in job["delivered_to"]:  # accepted on an earlier attempt
+                continue
             notifier = found.get(target.notifier_id)
             if notifier is None:
                 raise ReportFailed(
@@ -160,7 +163,8 @@ class ReportService:
                 raise ReportFailed(
                     f"notifier {notifier.name!r} is not an email notifier", retryable=False
                 )
-            await self._send(config, target, cfg, job, (f"{name}.zip", content), f"{job_id}.{i}")
+            await self._send(config, target, cfg, job, (f"{name}.zip", content), key)
+            await self.store.delivered_to(job_id, key)
 
     async def _send(
         self,

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 JOB_STATES = ("WAITING", "PREPARING", "GENERATED", "DELIVERED", "FAILURE")
 _JOB_COLUMNS = (
     "id, config_id, kind, method, state, requester, created_at, started_at, data_as_of,"
-    " completed_at, error, attempts, next_attempt_at, row_count, content_size"
+    " completed_at, error, attempts, next_attempt_at, row_count, content_size, delivered_to"
 )
 
 
@@ -222,6 +222,15 @@ class ReportStore:
         if row is None or row["content"] is None:
             raise NotFound(f"report job {job_id!r} has no report")
         return bytes(row["content"])
+
+    async def delivered_to(self, job_id: str, target: str) -> None:
+        """One email target accepted the report: a retry of the job skips it."""
+        async with self.db.connection() as conn:
+            await conn.execute(
+                "UPDATE report_jobs SET delivered_to = array_append(delivered_to, %s)"
+                " WHERE id = %s AND NOT (%s = ANY(delivered_to))",
+                (target, job_id, target),
+            )
 
     async def finish(self, job_id: str, state: str, *, last_sent_of: str | None = None) -> None:
         """GENERATED or DELIVERED; a delivered scheduled report moves its configuration's

@@ -46,7 +46,8 @@ CREATE TABLE report_jobs (
     lease_until      timestamptz,
     row_count        integer,
     content          bytea,             -- the zip (one CSV), bounded by report_max_bytes
-    content_size     integer
+    content_size     integer,
+    delivered_to     text[] NOT NULL DEFAULT '{}'  -- email targets that accepted (retries skip them)
 );
 CREATE INDEX report_jobs_config ON report_jobs (config_id, created_at DESC);
 CREATE INDEX report_jobs_due ON report_jobs (state, next_attempt_at);
