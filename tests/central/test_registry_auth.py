@@ -332,3 +332,35 @@ async def test_ecr_with_the_default_credential_chain(
     fresh = EcrTokens(fake_ecr.url)
     with pytest.raises(RegistryAuthError, match="no AWS credentials found"):
         await asyncio.to_thread(fresh.credentials, EcrAuth(region=REGION, use_iam=True))
+
+
+async def test_ecr_stored_key_is_not_used_for_another_registry(
+    start_central, database_url, fake_ecr: FakeEcr, auth_registry
+) -> None:
+    """A masked secret with another endpoint, region or registry id: refused before any token
+    is asked for (a token would go to the named endpoint); the same registry still works."""
+    c = await start_central(database_url, ecr_endpoint_url=fake_ecr.url)
+    r = await c.admin("POST", "/v1/imageintegrations", json=_ecr(auth_registry.address, SECRET))
+    assert r.status_code == 200, r.text
+    iid = r.json()["id"]
+    for change, named in (
+        ({"endpoint": "127.0.0.1:9"}, "endpoint"),
+        ({"region": "eu-west-1"}, "region"),
+        ({"registryId": "123456789012"}, "registryId"),
+    ):
+        doc = _ecr(auth_registry.address, "******")
+        doc["ecr"] = {**doc["ecr"], **change}  # type: ignore[dict-item]
+        r = await c.admin("POST", "/v1/imageintegrations/test", json={**doc, "id": iid})
+        message = r.json()["message"]
+        assert r.status_code == 400 and "ecr.secretAccessKey" in message, r.text
+        assert f"the {named} changed" in message
+        r = await c.admin("PUT", f"/v1/imageintegrations/{iid}", json=doc)
+        assert r.status_code == 400 and "ecr.secretAccessKey" in r.json()["message"]
+    assert fake_ecr.calls == 0
+    shown = (await c.admin("GET", f"/v1/imageintegrations/{iid}")).json()["ecr"]
+    assert (shown["endpoint"], shown["region"]) == (auth_registry.address, REGION)
+
+    doc = _ecr(auth_registry.address, "******")
+    r = await c.admin("POST", "/v1/imageintegrations/test", json={**doc, "id": iid})
+    assert r.status_code == 200, r.text
+    assert fake_ecr.calls == 1 and fake_ecr.problems == []

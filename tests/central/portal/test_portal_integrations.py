@@ -92,6 +92,14 @@ async def test_registry_create_test_edit_keeps_password_and_delete(central, auth
     assert r.status_code == 303
     stored = await central.central.integrations.stored_password(saved["id"])
     assert stored == "wonderland"
+    # another endpoint: the stored password is not carried over; asked for beside its field
+    moved = {**blank, "endpoint": "127.0.0.1:9", "action": "save"}
+    r = await b.post(f"/main/integrations/registries/{saved['id']}/edit", moved)
+    assert r.status_code == 400
+    assert "enter the password again" in field_error(r.text, "password"), r.text
+    assert (await central.admin("GET", f"/v1/imageintegrations/{saved['id']}")).json()["docker"][
+        "endpoint"
+    ] == auth_registry.address
     assert (await central.admin("GET", f"/v1/imageintegrations/{saved['id']}")).json()[
         "name"
     ] == "local-renamed"

@@ -1,7 +1,8 @@
 """Image integrations: which registry, which credentials. Central picks the integration whose
 endpoint is an image's registry; secrets (password, secret access key, service-account key,
 session token) are sealed with the data key and only opened to build the registry client's
-options.
+options. A stored secret is reused (a blank or masked field on update or test) only for the
+registry it was stored for: same type, endpoint and, for ECR, region and registry id.
 
 Types are configurations of one registry client with basic credentials; where a cloud
 registry wants another flow (``central/registry_auth.py``): ``ecr`` exchanges AWS credentials
@@ -22,7 +23,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from stockade.central.crypto import CredentialVault
-from stockade.central.db.database import Database
+from stockade.central.db.database import Conn, Database
 from stockade.central.errors import BadRequest, Conflict, NotFound
 from stockade.central.registry_auth import (
     GCR_KEY_USER,
@@ -144,6 +145,58 @@ def normalize_endpoint(endpoint: str) -> str:
     return host
 
 
+def _secret_field(given: IntegrationInput) -> str:
+    """The document field that carries ``given``'s secret (for messages)."""
+    if given.kind == "ecr":
+        return "ecr.secretAccessKey"
+    if given.kind in _GCR_TYPES and given.username == GCR_KEY_USER:
+        return f"{given.kind}.serviceAccount"
+    return f"{given.kind}.password"
+
+
+def _registry_change(given: IntegrationInput, stored: IntegrationInput) -> str | None:
+    """What differs between the registry ``given`` points at and the one the stored secret
+    was given for (None: the same registry). A stored secret goes to that registry only."""
+    if given.kind != stored.kind:
+        return "type"
+    if given.endpoint != stored.endpoint:
+        return "endpoint"
+    if given.kind == "ecr":
+        for name in ("region", "registryId"):
+            if given.settings.get(name, "") != stored.settings.get(name, ""):
+                return name
+    return None
+
+
+def with_stored_secrets(given: IntegrationInput, stored: IntegrationInput) -> IntegrationInput:
+    """``given`` with its blank secrets taken from ``stored`` when both name the same
+    registry. When they do not, a stored secret is never carried over: a blank secret is a
+    BadRequest naming the field, and a stored session token is dropped."""
+    if given.kind == "ecr" and given.settings.get("useIam"):
+        return given  # the instance's role: no stored key is used
+    changed = _registry_change(given, stored)
+    if changed is None:
+        return dataclasses.replace(
+            given,
+            secret=stored.secret if given.secret is None else given.secret,
+            session_token=(
+                stored.session_token if given.session_token is None else given.session_token
+            ),
+        )
+    if given.secret is None and stored.secret is not None:
+        field = _secret_field(given)
+        raise BadRequest(
+            f"{field} is required: the {changed} changed, so enter the "
+            f"{field.split('.')[1]} again (a stored secret is only used for its own registry)"
+        )
+    return given
+
+
+def _check_ecr_secret(given: IntegrationInput) -> None:
+    if given.kind == "ecr" and not given.settings["useIam"] and given.secret is None:
+        raise BadRequest("ecr.secretAccessKey is required unless ecr.useIam is true")
+
+
 def _row(r: dict[str, Any]) -> Integration:
     return Integration(
         str(r["id"]),
@@ -156,6 +209,13 @@ def _row(r: dict[str, Any]) -> Integration:
         dict(r["settings"] or {}),
         r["session_token"] is not None,
     )
+
+
+def _uuid_of(integration_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(integration_id)
+    except ValueError as exc:
+        raise NotFound(f"image integration {integration_id!r} does not exist") from exc
 
 
 def _token_context(integration_id: str) -> str:
@@ -197,8 +257,7 @@ class IntegrationStore:
 
     async def create(self, doc: dict[str, Any]) -> Integration:
         given = self.validate(doc)
-        if given.kind == "ecr" and not given.settings["useIam"] and given.secret is None:
-            raise BadRequest("ecr.secretAccessKey is required unless ecr.useIam is true")
+        _check_ecr_secret(given)
         new_id = uuid.uuid4()
         sealed = self.vault.seal(str(new_id), given.secret) if given.secret else None
         token = (
@@ -232,35 +291,29 @@ class IntegrationStore:
 
     async def update(self, integration_id: str, doc: dict[str, Any]) -> Integration:
         given = self.validate(doc)
-        current = await self.get(integration_id)
-        key = uuid.UUID(current.id)
+        key = _uuid_of(integration_id)
         async with self.db.connection() as conn:
-            if given.kind == "ecr" and given.settings["useIam"]:
-                # the instance's role from now on: stored keys are dropped, not kept unused
-                await conn.execute(
-                    "UPDATE image_integrations SET password = NULL, session_token = NULL"
-                    " WHERE id = %s",
-                    (key,),
-                )
-            if given.secret is not None:
-                await conn.execute(
-                    "UPDATE image_integrations SET password = %s WHERE id = %s",
-                    (self.vault.seal(current.id, given.secret), key),
-                )
-            if given.session_token is not None:
-                await conn.execute(
-                    "UPDATE image_integrations SET session_token = %s WHERE id = %s",
-                    (self.vault.seal(_token_context(current.id), given.session_token), key),
-                )
+            # locked: the secrets kept are checked against the registry as stored right now
+            stored = await self._stored_row(conn, key, lock=True)
+            # an ECR integration on the instance's role drops its stored keys here
+            given = with_stored_secrets(given, self._stored_input(stored))
+            _check_ecr_secret(given)
+            rid = str(key)
             cur = await conn.execute(
                 "UPDATE image_integrations SET name = %s, type = %s, endpoint = %s,"
-                " username = %s, settings = %s, insecure = %s, updated_at = now()"
-                " WHERE id = %s RETURNING *",
+                " username = %s, password = %s, session_token = %s, settings = %s,"
+                " insecure = %s, updated_at = now() WHERE id = %s RETURNING *",
                 (
                     given.name,
                     given.kind,
                     given.endpoint,
                     given.username,
+                    self.vault.seal(rid, given.secret) if given.secret else None,
+                    (
+                        self.vault.seal(_token_context(rid), given.session_token)
+                        if given.session_token
+                        else None
+                    ),
                     Jsonb(given.settings),
                     given.insecure,
                     key,
@@ -271,16 +324,8 @@ class IntegrationStore:
         return _row(dict(row))
 
     async def get(self, integration_id: str) -> Integration:
-        try:
-            key = uuid.UUID(integration_id)
-        except ValueError as exc:
-            raise NotFound(f"image integration {integration_id!r} does not exist") from exc
         async with self.db.connection() as conn:
-            cur = await conn.execute("SELECT * FROM image_integrations WHERE id = %s", (key,))
-            row = await cur.fetchone()
-        if row is None:
-            raise NotFound(f"image integration {integration_id!r} does not exist")
-        return _row(dict(row))
+            return _row(await self._stored_row(conn, _uuid_of(integration_id)))
 
     async def list(self) -> list[Integration]:
         async with self.db.connection() as conn:
@@ -350,30 +395,27 @@ class IntegrationStore:
 
     async def test_options(self, doc: dict[str, Any]) -> tuple[str, RegistryOptions]:
         """Options for a 'test' call on an integration not saved yet, or being edited (a
-        document with the id of a stored one uses its stored secrets where none are given)."""
+        document with the id of a stored one uses its stored secrets where none are given,
+        if it still names the same registry)."""
         given = self.validate(doc)
         if doc.get("id"):
-            stored = await self._stored_secrets(str(doc["id"]))
-            given = dataclasses.replace(
-                given,
-                secret=given.secret if given.secret is not None else stored[0],
-                session_token=given.session_token if given.session_token is not None else stored[1],
-            )
+            given = with_stored_secrets(given, await self._stored(str(doc["id"])))
         return given.endpoint, await self._options(given, attempts=1)
 
-    async def _stored_secrets(self, integration_id: str) -> tuple[str | None, str | None]:
-        try:
-            key = uuid.UUID(integration_id)
-        except ValueError as exc:
-            raise NotFound(f"image integration {integration_id!r} does not exist") from exc
+    async def _stored(self, integration_id: str) -> IntegrationInput:
         async with self.db.connection() as conn:
-            cur = await conn.execute("SELECT * FROM image_integrations WHERE id = %s", (key,))
-            row = await cur.fetchone()
+            row = await self._stored_row(conn, _uuid_of(integration_id))
+        return self._stored_input(row)
+
+    @staticmethod
+    async def _stored_row(conn: Conn, key: uuid.UUID, *, lock: bool = False) -> dict[str, Any]:
+        sql = "SELECT * FROM image_integrations WHERE id = %s" + (" FOR UPDATE" if lock else "")
+        cur = await conn.execute(sql, (key,))
+        row = await cur.fetchone()
         if row is None:
-            raise NotFound(f"image integration {integration_id!r} does not exist")
-        stored = self._stored_input(dict(row))
-        return stored.secret, stored.session_token
+            raise NotFound(f"image integration {str(key)!r} does not exist")
+        return dict(row)
 
     async def stored_password(self, integration_id: str) -> str | None:
         """The stored secret (password, secret access key or service-account key)."""
-        return (await self._stored_secrets(integration_id))[0]
+        return (await self._stored(integration_id)).secret

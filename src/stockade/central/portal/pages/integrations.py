@@ -1,6 +1,7 @@
 """Integrations: the list of image registries and notifiers, and the registry forms (create,
 edit, delete, test) through the image integrations API's handlers. A stored password is never
-sent back to the browser; a blank password field keeps it."""
+sent back to the browser; a blank password field keeps it while the registry (type, endpoint,
+ECR region and registry id) stays the same, and must be entered again when it changes."""
 
 from __future__ import annotations
 
@@ -172,6 +173,8 @@ def _field_of(message: str) -> str:
         ("registryId", "registryId"),
         ("accessKeyId", "username"),
         ("serviceAccount", "serviceAccount"),
+        ("password", "password"),
+        ("secretAccessKey", "password"),  # ECR's secret is the form's password field
     ):
         if first.endswith(suffix):
             return field
