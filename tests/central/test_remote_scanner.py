@@ -277,10 +277,75 @@ async def test_scan_through_indexer_and_matcher_run_apart(
         ).fetchone()
     assert state == "FAILED" and "Matcher" in error
     assert _stored_counts(c.db_url, body["id"]) == before  # nothing half-written
+    assert await watcher.check_once() is False  # the next scheduled question finds it down
     data = (await c.admin("GET", "/v1/scanner/vulnerability-data")).json()
     assert data["status"] == "UNAVAILABLE" and "Matcher" in data["message"]
     ready = await c.client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["scanner"] == {"status": "UNAVAILABLE"}
+
+
+async def test_status_of_a_matcher_that_never_answers_does_not_hold_readiness(
+    start_central, make_database, certs: Path
+) -> None:
+    # a listening socket that never accepts or reads: every question runs to its deadline
+    with socket.socket() as blackhole:
+        blackhole.bind(("127.0.0.1", 0))
+        blackhole.listen(64)
+        address = f"127.0.0.1:{blackhole.getsockname()[1]}"
+        flags = {
+            "scanner_indexer_endpoint": address,
+            "scanner_matcher_endpoint": address,
+            "scanner_tls_ca": certs / "ca.pem",
+            "scanner_tls_cert": certs / "central.pem",
+            "scanner_tls_key": certs / "central-key.pem",
+        }
+        c = await start_central(make_database(), **flags)
+        watcher = c.central.data_watcher
+        assert watcher is not None
+        backend = c.central.scanner.backend
+        asking = {"now": 0, "most": 0, "total": 0}
+        ask = backend.data_status
+
+        def counted() -> object:
+            asking["now"] += 1
+            asking["total"] += 1
+            asking["most"] = max(asking["most"], asking["now"])
+            try:
+                return ask()
+            finally:
+                asking["now"] -= 1
+
+        backend.data_status = counted
+
+        async def probe() -> tuple[float, dict[str, object]]:
+            started = time.monotonic()
+            r = await c.client.get("/readyz")
+            assert r.status_code == 200, r.text
+            return time.monotonic() - started, r.json()
+
+        # no answer yet: readiness says so at once, however many probes arrive
+        answers = await asyncio.gather(*(probe() for _ in range(20)))
+        assert all(took < 1.0 for took, _ in answers), answers
+        assert {body["scanner"]["status"] for _, body in answers} <= {"UNKNOWN"}
+
+        # the question out (the watcher's first, up to the 5 s deadline) is shared
+        status = await asyncio.wait_for(watcher.status(), timeout=30)
+        assert status.status == "UNAVAILABLE" and "Matcher" in status.message
+        took, body = await probe()
+        assert took < 1.0 and body["scanner"] == {"status": "UNAVAILABLE"}
+
+        # stale: probes still answer at once; the status route asks again, one question
+        # for all the callers arriving together
+        watcher.status_max_age = 0.0
+        took, body = await probe()
+        assert took < 1.0 and body["scanner"] == {"status": "UNAVAILABLE"}
+        routes = await asyncio.wait_for(
+            asyncio.gather(*(c.admin("GET", "/v1/scanner/vulnerability-data") for _ in range(5))),
+            timeout=30,
+        )
+        assert all(r.json()["status"] == "UNAVAILABLE" for r in routes)
+        assert asking["most"] == 1  # never two questions at once
+        assert asking["total"] <= 3  # the probe's background one, and the routes' one
 
 
 async def test_client_certificate_with_another_unit_is_refused(

@@ -68,6 +68,11 @@ SCAN_PHASE = Histogram(
 )
 
 
+#: pg_advisory_lock key of the re-match after a remote Matcher's data changed ("stkremat")
+REMATCH_LOCK_KEY = 0x73746B72656D6174
+STATUS_MAX_AGE = 10.0  # seconds a remote Matcher's answer about its data is served as is
+
+
 class ScanFailed(CentralError):
     """The image could not be fetched or read; the reason is stored on the image."""
 
@@ -226,6 +231,12 @@ def to_image(name: str, report: IndexReport, vulns: VulnerabilityReport) -> Imag
 
 
 @dataclass(frozen=True)
+class Rematched:
+    done: int
+    failed: int  # the Scanner did not answer for these: they keep their stored findings
+
+
+@dataclass(frozen=True)
 class ScanOutcome:
     image_id: str
     image: Image
@@ -295,6 +306,10 @@ class ScanService:
         return ScanOutcome(image_id, image, vulns.notes)
 
     async def rematch_all(self) -> int:
+        """Match every stored image again; how many were re-matched (see :meth:`rematch`)."""
+        return (await self.rematch()).done
+
+    async def rematch(self) -> Rematched:
         """Match every stored image again from its stored index report — after the
         vulnerability data changed. Nothing is fetched from a registry or re-indexed; an
         image whose report is gone (a new analyser version) waits for its next scan."""
@@ -304,7 +319,7 @@ class ScanService:
                 "SELECT id, name FROM images WHERE scan_state = 'SCANNED' AND id LIKE 'sha256:%'"
             )
             rows = [(r["id"], r["name"]) for r in await cur.fetchall()]
-        done = 0
+        done = failed = 0
         for image_id, name in rows:
             try:
                 report = await asyncio.to_thread(self.backend.report, image_id)
@@ -313,12 +328,16 @@ class ScanService:
                 vulns = await asyncio.to_thread(self.backend.match, report)
             except StockadeError as exc:  # a Scanner run apart went away: keep what is stored
                 logger.warning("re-match of %s skipped: %s", name, exc.message)
+                failed += 1
                 continue
             await c.images.save_scan(to_image(name, report, vulns), vulns.notes)
             await self._evaluate(image_id)
             done += 1
-        logger.info("images re-matched against new vulnerability data", extra={"images": done})
-        return done
+        logger.info(
+            "images re-matched against new vulnerability data",
+            extra={"images": done, "failed": failed},
+        )
+        return Rematched(done, failed)
 
     async def data_status(self) -> DataStatus:
         """The Matcher's data per source (a remote Matcher's from its metadata)."""
@@ -406,26 +425,77 @@ class RemoteDataWatcher:
     """A Matcher run apart updates its own data; every ``interval_seconds`` Central asks it
     which sources it holds (name and fingerprint) and re-matches stored images when that
     changed since the last answer (the first answer is the baseline). An unreachable Matcher
-    is logged and asked again next time."""
+    is logged and asked again next time.
 
-    def __init__(self, service: ScanService, interval_seconds: float) -> None:
+    The last answer is kept: readiness probes read it and never wait for the Matcher (one
+    that does not answer takes the whole status deadline), and at most one question is out
+    at a time — callers arriving meanwhile share its answer."""
+
+    def __init__(
+        self,
+        service: ScanService,
+        interval_seconds: float,
+        status_max_age: float = STATUS_MAX_AGE,
+    ) -> None:
         self.service = service
         self.interval = interval_seconds
+        self.status_max_age = status_max_age
         self._seen: tuple[tuple[str, str], ...] | None = None
+        self._latest: tuple[DataStatus, float] | None = None  # the answer, when (monotonic)
+        self._asking: asyncio.Task[DataStatus] | None = None
         self._task: asyncio.Task[None] | None = None
 
-    async def check_once(self) -> bool:
-        """True when the data changed and stored images were re-matched."""
+    def _fresh(self) -> DataStatus | None:
+        if self._latest is None or time.monotonic() - self._latest[1] > self.status_max_age:
+            return None
+        return self._latest[0]
+
+    def _ask(self) -> asyncio.Task[DataStatus]:
+        if self._asking is None or self._asking.done():
+            self._asking = asyncio.create_task(self._ask_now(), name="matcher-data-status")
+        return self._asking
+
+    async def _ask_now(self) -> DataStatus:
         status = await self.service.data_status()
+        self._latest = (status, time.monotonic())
+        return status
+
+    def latest(self) -> DataStatus | None:
+        """The last answer, None before the first; never waits. An answer older than
+        ``status_max_age`` is still returned and a new question starts in the background."""
+        if self._fresh() is None:
+            self._ask()
+        return self._latest[0] if self._latest else None
+
+    async def status(self) -> DataStatus:
+        """The last answer while fresh, else the Matcher's answer now."""
+        fresh = self._fresh()
+        return fresh if fresh is not None else await asyncio.shield(self._ask())
+
+    async def check_once(self) -> bool:
+        """True when the data changed and this replica re-matched every stored image."""
+        status = await asyncio.shield(self._ask())
         if status.status == "UNAVAILABLE":
             logger.warning("vulnerability data check skipped: %s", status.message)
             return False
         seen = tuple(sorted((s.name, s.fingerprint) for s in status.sources))
-        changed_now = self._seen is not None and seen != self._seen
-        self._seen = seen
-        if changed_now:
-            await self.service.rematch_all()
-        return changed_now
+        if self._seen is None or seen == self._seen:
+            self._seen = seen  # the first answer is the baseline
+            return False
+        async with self.service.central.db.try_advisory_lock(REMATCH_LOCK_KEY) as mine:
+            if not mine:  # another replica saw the change too and re-matches the shared store
+                logger.info("vulnerability data changed; another replica is re-matching")
+                self._seen = seen
+                return False
+            outcome = await self.service.rematch()
+        if outcome.failed:  # those keep old findings: the next check re-matches again
+            logger.warning(
+                "re-match incomplete; trying again at the next check",
+                extra={"failed": outcome.failed},
+            )
+            return False
+        self._seen = seen  # only now: a run that stopped part way is run again
+        return True
 
     async def _loop(self) -> None:
         while True:
@@ -440,7 +510,8 @@ class RemoteDataWatcher:
 
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
-        self._task = None
+        await cancel_and_wait(self._asking)
+        self._task = self._asking = None
 
 
 def scanner_database_url(central_url: str) -> str:

@@ -154,7 +154,10 @@ async def stored_sbom(c: Central, image_id: str, image_name: str) -> str:
 async def vulnerability_data(c: CentralDep) -> dict[str, Any]:
     if c.scanner is None:
         return {"sources": [], "status": "NO_SCANNER"}
-    data = await c.scanner.data_status()  # a Matcher run apart: from its metadata
+    if c.data_watcher is not None:  # a Matcher run apart: its recent answer, asked once
+        data = await c.data_watcher.status()
+    else:
+        data = await c.scanner.data_status()
     states = data.sources
     return {
         "status": data.status,

@@ -37,8 +37,12 @@ async def ready(c: CentralDep) -> Response:
         return Response('{"status":"ready"}', media_type="application/json")
     # The Scanner's state is reported, not required: the API and portal serve without it.
     # This route is unauthenticated: the state only, not the message naming the endpoint.
-    data = await c.scanner.data_status()
-    body = {"status": "ready", "scanner": {"status": data.status}}
+    if c.data_watcher is not None:  # a Matcher run apart: its last answer, never a call
+        latest = c.data_watcher.latest()
+        state = latest.status if latest is not None else "UNKNOWN"
+    else:
+        state = (await c.scanner.data_status()).status
+    body = {"status": "ready", "scanner": {"status": state}}
     return Response(json.dumps(body), media_type="application/json")
 
 
