@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import datetime as dt
 import importlib.util
 import json
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -59,6 +61,10 @@ class FakeEcr:
     problems: list[str] = field(default_factory=list)
     token: str = "alice:wonderland"  # the local registry's basic credentials
     lifetime: float = 12 * 3600
+    # a request for this registry id waits for ``release`` (a blackholed region)
+    stall_registry: str = ""
+    stalled: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 def _signature_ok(headers: dict[str, str], body: bytes, url: str, m: re.Match[str]) -> bool:
@@ -93,6 +99,11 @@ def fake_ecr() -> Iterator[FakeEcr]:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             headers = {k.lower(): v for k, v in self.headers.items()}
             state.calls += 1
+            if state.stall_registry and state.stall_registry in json.loads(body or b"{}").get(
+                "registryIds", []
+            ):
+                state.stalled.set()
+                state.release.wait(timeout=60)
             m = _AUTH.match(headers.get("authorization", ""))
             if m is None:
                 state.problems.append("not SigV4-signed")
@@ -129,6 +140,7 @@ def fake_ecr() -> Iterator[FakeEcr]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield state
+    state.release.set()
     server.shutdown()
     server.server_close()
     thread.join(timeout=10)
@@ -364,3 +376,36 @@ async def test_ecr_stored_key_is_not_used_for_another_registry(
     r = await c.admin("POST", "/v1/imageintegrations/test", json={**doc, "id": iid})
     assert r.status_code == 200, r.text
     assert fake_ecr.calls == 1 and fake_ecr.problems == []
+
+
+def test_a_stalled_ecr_exchange_holds_up_only_its_own_integration(fake_ecr: FakeEcr) -> None:
+    """One integration's GetAuthorizationToken hangs; another's completes meanwhile, and a
+    second caller of the hanging one waits for that exchange instead of starting its own."""
+    fake_ecr.stall_registry = "111111111111"
+    tokens = EcrTokens(fake_ecr.url)
+    stalled = EcrAuth(REGION, ACCESS_KEY, SECRET, registry_id="111111111111")
+    other = dataclasses.replace(stalled, registry_id="222222222222")
+    with ThreadPoolExecutor(3) as pool:
+        try:
+            first = pool.submit(tokens.credentials, stalled)
+            assert fake_ecr.stalled.wait(timeout=30)
+            same = pool.submit(tokens.credentials, stalled)
+            assert pool.submit(tokens.credentials, other).result(timeout=15) == (
+                "alice",
+                "wonderland",
+            )
+            assert not first.done() and not same.done()
+        finally:
+            fake_ecr.release.set()
+        assert first.result(timeout=30) == same.result(timeout=30) == ("alice", "wonderland")
+    assert fake_ecr.calls == 2 and fake_ecr.problems == []
+
+
+def test_failed_exchanges_leave_no_per_key_state(fake_ecr: FakeEcr) -> None:
+    tokens = EcrTokens(fake_ecr.url)
+    for n in range(3):
+        with pytest.raises(RegistryAuthError, match="UnrecognizedClientException"):
+            tokens.credentials(EcrAuth(REGION, ACCESS_KEY, f"{WRONG}{n}"))
+    assert tokens._key_locks == {}
+    assert tokens.credentials(EcrAuth(REGION, ACCESS_KEY, SECRET)) == ("alice", "wonderland")
+    assert len(tokens._key_locks) == 1

@@ -110,7 +110,9 @@ class _Token:
 class EcrTokens:
     """ECR registry credentials per :class:`EcrAuth`, reused until ``margin_seconds`` before
     they expire. ``endpoint_url`` replaces the ECR API's address (a VPC endpoint; tests).
-    The calls block: run them in a worker thread."""
+    The calls block: run them in a worker thread. Exchanges for one key run one at a time
+    (concurrent scans share the new token); different keys never wait for each other, so an
+    unreachable region holds up only its own integrations."""
 
     def __init__(
         self,
@@ -123,25 +125,35 @@ class EcrTokens:
         self.margin = margin_seconds
         self.clock = clock
         self._tokens: dict[str, _Token] = {}
+        self._key_locks: dict[str, threading.Lock] = {}
+        # guards the two dicts and the botocore session; never held across a token exchange
         self._lock = threading.Lock()
         self._session: Any = None
 
     def credentials(self, auth: EcrAuth) -> tuple[str, str]:
         """Basic credentials for the registry: a cached token, or a new one."""
         key = auth.cache_key()
-        with self._lock:  # one exchange at a time: concurrent scans share the new token
-            token = self._tokens.get(key)
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:  # held across the exchange: one at a time per key
+            with self._lock:
+                token = self._tokens.get(key)
             if token is None or self.clock() >= token.expires_at - self.margin:
-                token = self._exchange(auth)
-                self._tokens[key] = token
+                try:
+                    token = self._exchange(auth)
+                except RegistryAuthError:
+                    with self._lock:  # keys that never got a token (wrong secrets) don't pile up
+                        if key not in self._tokens:
+                            self._key_locks.pop(key, None)
+                    raise
+                with self._lock:
+                    self._tokens[key] = token
             return token.username, token.password
 
     def _client(self, auth: EcrAuth) -> Any:
         import botocore.config  # noqa: PLC0415  (heavy; only when an ECR integration is used)
         import botocore.session  # noqa: PLC0415
 
-        if self._session is None:
-            self._session = botocore.session.get_session()
         keys: dict[str, str | None] = {}
         if not auth.use_iam:  # otherwise botocore's default chain: env, files, instance role
             keys = {
@@ -149,15 +161,20 @@ class EcrTokens:
                 "aws_secret_access_key": auth.secret_access_key,
                 "aws_session_token": auth.session_token or None,
             }
-        return self._session.create_client(
-            "ecr",
-            region_name=auth.region,
-            endpoint_url=self.endpoint_url,
-            config=botocore.config.Config(
-                connect_timeout=10, read_timeout=20, retries={"max_attempts": 2}
-            ),
-            **keys,
-        )
+        # a botocore session is not safe to create clients from concurrently; with useIam the
+        # first client resolves the default chain here (the metadata lookup is bounded at ~1 s)
+        with self._lock:
+            if self._session is None:
+                self._session = botocore.session.get_session()
+            return self._session.create_client(
+                "ecr",
+                region_name=auth.region,
+                endpoint_url=self.endpoint_url,
+                config=botocore.config.Config(
+                    connect_timeout=10, read_timeout=20, retries={"max_attempts": 2}
+                ),
+                **keys,
+            )
 
     def _exchange(self, auth: EcrAuth) -> _Token:
         import botocore.exceptions  # noqa: PLC0415
