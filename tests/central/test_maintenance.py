@@ -91,3 +91,22 @@ async def test_recent_data_is_kept(central, seed_inventory) -> None:
     with psycopg.connect(central.db_url) as conn:
         assert conn.execute("SELECT state FROM alerts").fetchall() == [("RESOLVED",)]
         assert conn.execute("SELECT count(*) FROM images").fetchone()[0] == 1
+
+
+async def test_a_pass_is_skipped_while_another_replica_holds_the_lock(central) -> None:
+    from stockade.central.maintenance import MAINTENANCE_LOCK_KEY
+
+    maintenance = central.central.maintenance
+    with psycopg.connect(central.db_url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (MAINTENANCE_LOCK_KEY,))
+        assert await maintenance.run_once() is None
+        other.execute("SELECT pg_advisory_unlock(%s)", (MAINTENANCE_LOCK_KEY,))
+    counts = await maintenance.run_once()
+    assert counts is not None and "unused_images" in counts
+    # the pass holds its lock outside any transaction: nothing is left idle in one
+    with psycopg.connect(central.db_url) as conn:
+        stuck = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND state = 'idle in transaction'"
+        ).fetchone()
+    assert stuck == (0,)

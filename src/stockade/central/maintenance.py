@@ -116,18 +116,11 @@ class Maintenance:
 
     async def run_once(self) -> dict[str, int] | None:
         """One pass, if this replica gets the lock; None when another one is working."""
-        async with self.db.connection() as conn:
-            cur = await conn.execute(
-                "SELECT pg_try_advisory_lock(%s) AS ok", (MAINTENANCE_LOCK_KEY,)
-            )
-            row = await cur.fetchone()
-            if not row or not row["ok"]:
+        async with self.db.try_advisory_lock(MAINTENANCE_LOCK_KEY) as taken:
+            if not taken:
                 return None
-            try:
-                counts = {"expired_exception_cves": await self.exceptions.expire_due()}
-                counts.update(await prune(self.db, self.retention))
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (MAINTENANCE_LOCK_KEY,))
+            counts = {"expired_exception_cves": await self.exceptions.expire_due()}
+            counts.update(await prune(self.db, self.retention))
         if any(counts.values()):
             logger.info("maintenance pass", extra=counts)
         return counts
