@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from stockade.central.notifiers import documents, mail, render, slack, splunk, syslog
@@ -144,6 +144,8 @@ def test_sd_param_values_round_trip(text: str) -> None:
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+@example("\\r")  # a backslash then an r: not a carriage return
+@example("a=b\\n\r\nc")
 def test_cef_extension_values_round_trip(text: str) -> None:
     a = alert(1)
     a["violations"] = [{"message": text}]
@@ -153,8 +155,9 @@ def test_cef_extension_values_round_trip(text: str) -> None:
     pairs = re.findall(r"(\w+)=((?:[^\\=]|\\.)*?)(?= \w+=|$)", ext)
     values = dict(pairs)
     if text.strip():
-        got = values["msg"].replace("\\n", "\n").replace("\\r", "\r")
-        got = re.sub(r"\\([\\=])", r"\1", got)
+        # decoded left to right, as a CEF reader does ("\\r" is a backslash and an r)
+        escapes = {"n": "\n", "r": "\r"}
+        got = re.sub(r"\\(.)", lambda m: escapes.get(m.group(1), m.group(1)), values["msg"])
         assert got == text.replace("\r\n", "\n")
 
 
