@@ -12,6 +12,14 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
+from hypothesis import settings
+
+# Property tests: no per-example deadline (pytest-timeout bounds each test; a loaded CI
+# machine must not turn a slow example into a failure). CI runs the same examples every time
+# (derandomized), so a landing is judged on a fixed set; developers' runs explore new ones.
+settings.register_profile("dev", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 ADMIN_URL = os.environ.get(
     "STOCKADE_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
