@@ -162,3 +162,25 @@ async def test_service_account_key_stays_with_its_registry(central, recorders) -
     assert r.status_code == 400 and "artifactregistry.serviceAccount" in r.json()["message"]
     assert elsewhere.requests == 0
     assert await central.central.integrations.stored_password(iid) == SERVICE_ACCOUNT_KEY
+
+
+async def test_turning_on_insecure_needs_the_password_again(central, recorders) -> None:
+    """A secret stored for a verified TLS registry does not start travelling unverified (or
+    over plain HTTP) because the insecure box was ticked later."""
+    prod = recorders()
+    doc = _docker(prod.address, SECRET)
+    doc["docker"]["insecure"] = False  # type: ignore[index]
+    r = await central.admin("POST", "/v1/imageintegrations", json=doc)
+    assert r.status_code == 200, r.text
+    iid = r.json()["id"]
+    for call in ("test", "update"):
+        body = _docker(prod.address, "******", id=iid)
+        if call == "test":
+            r = await central.admin("POST", "/v1/imageintegrations/test", json=body)
+        else:
+            r = await central.admin("PUT", f"/v1/imageintegrations/{iid}", json=body)
+        assert r.status_code == 400, r.text
+        assert "insecure setting changed" in r.json()["message"]
+    assert prod.requests == 0
+    shown = (await central.admin("GET", f"/v1/imageintegrations/{iid}")).json()
+    assert shown["docker"]["insecure"] is False

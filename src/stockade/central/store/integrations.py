@@ -161,6 +161,8 @@ def _registry_change(given: IntegrationInput, stored: IntegrationInput) -> str |
         return "type"
     if given.endpoint != stored.endpoint:
         return "endpoint"
+    if given.insecure and not stored.insecure:  # it would travel unverified from now on
+        return "insecure setting"
     if given.kind == "ecr":
         for name in ("region", "registryId"):
             if given.settings.get(name, "") != stored.settings.get(name, ""):
