@@ -329,7 +329,8 @@ class RegistrySource:
         resp = self._get(path, what, accept)
         try:
             data = b""
-            for chunk in resp.iter_raw(1 << 16):
+            # chunks as they arrive (a chunk size would buffer up to it before the check)
+            for chunk in resp.iter_raw():
                 data += chunk
                 self._timeout(what)  # a registry dripping bytes stops at the deadline
                 if len(data) > limit:
