@@ -230,9 +230,14 @@ IMAGES = SearchResource(
 
 FINDINGS = SearchResource(
     category="VULNERABILITIES",
+    # LEFT JOINs on unique keys whose rows always exist (foreign keys; a scan stores an
+    # image's components and findings together): the same rows as inner joins, but PostgreSQL
+    # drops a LEFT JOIN whose columns a query does not use, so a CVE list without image or
+    # component terms never joins a million findings to their components.
     table=S(
-        "image_cves f JOIN cves c ON c.id = f.cve_id JOIN images i ON i.id = f.image_id"
-        " JOIN image_components ic ON ic.image_id = f.image_id AND ic.idx = f.component_idx"
+        "image_cves f LEFT JOIN cves c ON c.id = f.cve_id"
+        " LEFT JOIN images i ON i.id = f.image_id"
+        " LEFT JOIN image_components ic ON ic.image_id = f.image_id AND ic.idx = f.component_idx"
     ),
     id_column=S("f.cve_id"),
     name_column=S("f.cve_id"),
@@ -299,7 +304,7 @@ CVE_TOTALS = SearchResource(
 
 COMPONENTS = SearchResource(
     category="IMAGE_COMPONENTS",
-    table=S("image_components ic JOIN images i ON i.id = ic.image_id"),
+    table=S("image_components ic LEFT JOIN images i ON i.id = ic.image_id"),  # as FINDINGS
     id_column=S("ic.name"),
     name_column=S("ic.name"),
     fields=(
