@@ -304,3 +304,21 @@ async def test_component_counts_take_each_image_once(central) -> None:
     assert await images_for("Fixable:true") == 1
     assert await images_for("CVE:CVE-2022-2") == 1
     assert await images_for("Image:quay.io/acme/one") == 1
+
+
+async def test_grouped_totals_on_every_page_and_past_the_end(central) -> None:
+    rng = random.Random(13)
+    for n in range(6):
+        await central.central.images.save_scan(random_image(rng, n))
+    with psycopg.connect(central.db_url) as conn:
+        (cves,) = conn.execute("SELECT count(DISTINCT cve_id) FROM image_cves").fetchone()
+    for query in ("", "Image:r/.*"):  # from the totals, and grouping the findings
+        for offset in (0, 5, cves - 1, cves, cves + 10):
+            r = await central.admin(
+                "GET",
+                "/v1/cves",
+                params={"query": query, "pagination.limit": "5", "pagination.offset": str(offset)},
+            )
+            body = r.json()
+            assert body["totalCount"] == cves, (query, offset)
+            assert len(body["cves"]) == max(0, min(5, cves - offset))

@@ -111,8 +111,12 @@ async def grouped_page(
         raise BadRequest(f"cannot sort by {page.sort_field!r}; sortable: {', '.join(sorted(sort))}")
     order = sort.get(key) or next(iter(sort.values()))
     direction = sql.SQL("DESC" if page.reversed else "ASC")
+    # The number of groups comes with the page (a window over the groups, before LIMIT), so
+    # the findings are read and grouped once, not twice; only a page past the end needs the
+    # separate count.
     rows_q = sql.SQL(
-        "SELECT {} FROM {} WHERE {} GROUP BY {} ORDER BY {} {} NULLS LAST, {} LIMIT {} OFFSET {}"
+        "SELECT {}, count(*) OVER () AS _groups FROM {} WHERE {} GROUP BY {}"
+        " ORDER BY {} {} NULLS LAST, {} LIMIT {} OFFSET {}"
     ).format(
         columns,
         resource.table,
@@ -128,12 +132,17 @@ async def grouped_page(
         resource.table, where, group_by
     )
     try:
-        async with db.connection() as conn, conn.pipeline():
-            rows_cur = await conn.execute(rows_q, p)
-            count_cur = await conn.execute(count_q, p)
-            rows = await rows_cur.fetchall()
-            count_row = await count_cur.fetchone()
+        async with db.connection() as conn:
+            rows = [dict(r) for r in await (await conn.execute(rows_q, p)).fetchall()]
+            if rows:
+                total = int(rows[0]["_groups"])
+            elif page.offset == 0:
+                total = 0
+            else:
+                count_row = await (await conn.execute(count_q, p)).fetchone()
+                total = int(count_row["n"]) if count_row else 0
     except psycopg.errors.DataError as exc:
         raise BadRequest(f"the query cannot be evaluated: {exc.diag.message_primary}") from exc
-    total = int(count_row["n"]) if count_row else 0
-    return Page([dict(r) for r in rows], total)
+    for r in rows:
+        del r["_groups"]
+    return Page(rows, total)
