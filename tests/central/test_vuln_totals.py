@@ -322,3 +322,39 @@ async def test_grouped_totals_on_every_page_and_past_the_end(central) -> None:
             body = r.json()
             assert body["totalCount"] == cves, (query, offset)
             assert len(body["cves"]) == max(0, min(5, cves - offset))
+
+
+async def test_a_cve_in_two_components_counts_its_image_once_for_every_query(
+    central, seed_inventory
+) -> None:
+    """Grouping the findings counts each image's first finding of a CVE when the query can
+    only keep all of an image's findings of it or none, and counts distinct images when it
+    can keep a later one alone (a component or severity filter)."""
+
+    def comp(name: str, idx_sev: Severity, fixed: str = "") -> Component:
+        vuln = Vulnerability("CVE-2024-77", cvss=CVSS[idx_sev], severity=idx_sev, fixed_by=fixed)
+        return Component(name, "1.0", "dpkg", "", 0, (vuln,))
+
+    img = Image(
+        name=ImageName.parse("quay.io/acme/twice:1"),
+        id="sha256:" + "d" * 64,
+        components=(comp("libfoo", Severity.LOW), comp("libbar", Severity.CRITICAL, "1.1")),
+        scanned=dt.datetime.now(dt.UTC),
+    )
+    await central.central.images.save_scan(img)
+    with psycopg.connect(central.db_url) as conn:
+        rows = conn.execute(
+            "SELECT component_idx, first_in_image FROM image_cves ORDER BY component_idx"
+        ).fetchall()
+    assert rows == [(0, True), (1, False)]
+    for query in (
+        "Image:r/.*",
+        "Image:r/.*+Component:libbar",
+        "Image:r/.*+Severity:CRITICAL",
+        "Image:r/.*+Fixable:true",
+        "Component:libfoo",
+    ):
+        r = await central.admin("GET", "/v1/cves", params={"query": query})
+        assert [(c["cve"], c["affectedImages"]) for c in r.json()["cves"]] == [
+            ("CVE-2024-77", 1)
+        ], query

@@ -97,18 +97,49 @@ _SEV_RANK = S(
     " WHEN 'LOW' THEN 1 ELSE 0 END)"
 )
 _CVE_COLS = sql.SQL(
-    "f.cve_id AS id, {} AS sev_rank, max(f.cvss) AS cvss, bool_or(f.fixable) AS fixable,"
-    " count(DISTINCT f.image_id) AS images, max(c.epss) AS epss, bool_or(c.kev) AS kev,"
+    "f.cve_id AS id, {sev} AS sev_rank, max(f.cvss) AS cvss, bool_or(f.fixable) AS fixable,"
+    " {images} AS images, max(c.epss) AS epss, bool_or(c.kev) AS kev,"
     " min(c.first_seen_system) AS first_seen, min(c.published) AS published"
-).format(_SEV_RANK)
+)
 _CVE_SORT = {
     "cve": S("f.cve_id"),
     "severity": _SEV_RANK,
     "cvss": S("max(f.cvss)"),
-    "images": S("count(DISTINCT f.image_id)"),
     "epss": S("max(c.epss)"),
     "first seen": S("min(c.first_seen_system)"),
 }
+
+# Fields that hold for every finding of one CVE in one image alike (the CVE's own facts, its
+# state — exceptions match by CVE and image —, the image and where it is used). When a query
+# names no other field, counting each image's first finding of the CVE counts each image once
+# (migration 0019) without count(DISTINCT); a component or finding-level filter (severity,
+# CVSS, fixable) may keep only a later finding, and then images are counted distinct.
+_SAME_PER_IMAGE = frozenset(
+    {
+        "cve",
+        "vulnerability state",
+        "epss",
+        "known exploited",
+        "kev",
+        "cve published on",
+        "first seen",
+        "image",
+        "image sha",
+        "cluster",
+        "cluster id",
+        "namespace",
+        "deployment",
+        "deployment id",
+    }
+)
+_IMAGES_FIRST = S("count(*) FILTER (WHERE f.first_in_image)")
+_IMAGES_DISTINCT = S("count(DISTINCT f.image_id)")
+
+
+def _grouped_by_cve(terms: list[Term]) -> tuple[sql.Composable, dict[str, sql.Composable]]:
+    same = all(t.field.strip().lower() in _SAME_PER_IMAGE for t in terms)
+    images = _IMAGES_FIRST if same else _IMAGES_DISTINCT
+    return _CVE_COLS.format(sev=_SEV_RANK, images=images), {**_CVE_SORT, "images": images}
 
 
 def cve_json(r: dict[str, Any]) -> dict[str, Any]:
@@ -133,11 +164,7 @@ def observed_by_default(terms: list[Term]) -> list[Term]:
     return [*terms, Term("Vulnerability State", (Value(Op.EXACT, "OBSERVED"),))]
 
 
-_TOTALS_COLS = sql.SQL(
-    "f.cve_id AS id, {} AS sev_rank, max(f.cvss) AS cvss, bool_or(f.fixable) AS fixable,"
-    " sum(f.images) AS images, max(c.epss) AS epss, bool_or(c.kev) AS kev,"
-    " min(c.first_seen_system) AS first_seen, min(c.published) AS published"
-).format(_SEV_RANK)
+_TOTALS_COLS = _CVE_COLS.format(sev=_SEV_RANK, images=S("sum(f.images)"))
 _TOTALS_SORT = {**_CVE_SORT, "images": S("sum(f.images)")}
 _OBSERVED = Term("Vulnerability State", (Value(Op.EXACT, "OBSERVED"),))
 
@@ -177,15 +204,9 @@ async def list_cves(
             _TOTALS_SORT,
         )
     else:
+        columns, sort = _grouped_by_cve(terms)
         page = await execute.grouped_page(
-            c.db,
-            FINDINGS,
-            ident,
-            terms,
-            pagination(request),
-            _CVE_COLS,
-            S("f.cve_id"),
-            _CVE_SORT,
+            c.db, FINDINGS, ident, terms, pagination(request), columns, S("f.cve_id"), sort
         )
     return {"cves": [cve_json(r) for r in page.rows], "totalCount": page.total}
 

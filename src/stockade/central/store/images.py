@@ -183,13 +183,16 @@ class ImageStore:
                     )
             async with conn.cursor().copy(
                 "COPY image_cves (image_id, component_idx, cve_id, severity, cvss, fixed_by,"
-                " fixable, first_seen_image, nvd_cvss) FROM STDIN"
+                " fixable, first_seen_image, nvd_cvss, first_in_image) FROM STDIN"
             ) as copy:
                 done: set[tuple[int, str]] = set()
+                cves_written: set[str] = set()  # findings come in component order
                 for idx, v in findings:
                     if (idx, v.cve) in done:
                         continue
                     done.add((idx, v.cve))
+                    first_in_image = v.cve not in cves_written
+                    cves_written.add(v.cve)
                     comp = image.components[idx]
                     when = first_seen.get(((comp.name, comp.version), v.cve), now)
                     await copy.write_row(
@@ -203,6 +206,7 @@ class ImageStore:
                             bool(v.fixed_by),
                             when,
                             v.nvd_cvss,
+                            first_in_image,
                         )
                     )
             await refresh_states(conn, image_id=key)  # approved exceptions apply at once

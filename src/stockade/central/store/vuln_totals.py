@@ -151,6 +151,20 @@ async def rebuild_all(conn: Conn) -> None:
     ids = [r["id"] for r in await cur.fetchall()]
     await conn.execute(_IMAGE_COUNTS.encode(), {"ids": ids})
     await conn.execute(_COMPONENT_KINDS)
+    await conn.execute(_FIRST_FINDINGS)
+
+
+# also written by the images store (migration 0019)
+_FIRST_FINDINGS = """
+UPDATE image_cves f SET first_in_image = (d.rn = 1)
+FROM (
+    SELECT image_id, component_idx, cve_id,
+           row_number() OVER (PARTITION BY image_id, cve_id ORDER BY component_idx) AS rn
+    FROM image_cves
+) d
+WHERE d.image_id = f.image_id AND d.component_idx = f.component_idx AND d.cve_id = f.cve_id
+  AND f.first_in_image <> (d.rn = 1)
+"""
 
 
 # what the images store writes with each component row (migration 0018)
