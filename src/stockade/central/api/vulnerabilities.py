@@ -25,6 +25,7 @@ from stockade.central.search.resources import (
     IMAGES,
     SEVERITY_ORDER,
 )
+from stockade.central.sqlparams import Params
 from stockade.model.image import image_to_json
 
 router = APIRouter(tags=["Vulnerability management"])
@@ -331,35 +332,16 @@ async def list_components(
     }
 
 
-_TOP_IMAGE_COLS = S("i.id AS id, i.name AS name, count(DISTINCT f.cve_id) AS n")
-
-
 async def top_critical_fixable_images(c: Any, ident: Identity, limit: int) -> list[dict[str, Any]]:
-    """Images with the most critical, fixable, observed CVEs (what ``/v1/cves`` counts for
-    ``Image SHA:<id>+Severity:CRITICAL+Fixable:true``), for the dashboard. A caller who sees
-    every image reads the per-image counts kept at write time; others group their findings."""
-    if any(s is None for s in ident.roles.scopes_for("Image", Access.READ_ACCESS)):
-        async with c.db.connection() as conn:
-            cur = await conn.execute(
-                "SELECT id, name, fixable_sev_counts[5] AS n FROM images"
-                " WHERE fixable_sev_counts[5] > 0 ORDER BY n DESC, id LIMIT %s",
-                (limit,),
-            )
-            return [dict(r) for r in await cur.fetchall()]
-    terms = observed_by_default(
-        [
-            Term("Severity", (Value(Op.EXACT, "CRITICAL"),)),
-            Term("Fixable", (Value(Op.EXACT, "true"),)),
-        ]
-    )
-    page = await execute.grouped_page(
-        c.db,
-        FINDINGS,
-        ident,
-        terms,
-        Pagination(limit=limit, sort_field="n", reversed=True),
-        _TOP_IMAGE_COLS,
-        S("i.id, i.name"),
-        {"n": S("count(DISTINCT f.cve_id)")},
-    )
-    return page.rows
+    """Images (in the caller's scope) with the most critical, fixable, observed CVEs, for the
+    dashboard: the per-image counts kept at write time (store/vuln_totals.py), where a CVE
+    counts at its highest severity in the image and as fixable when any of its findings is."""
+    p = Params()
+    scope = execute.where_clause(IMAGES, ident, [], p)
+    query = sql.SQL(
+        "SELECT i.id, i.name, i.fixable_sev_counts[5] AS n FROM images i"
+        " WHERE i.fixable_sev_counts[5] > 0 AND {} ORDER BY n DESC, i.id LIMIT {}"
+    ).format(scope, p.add(limit))
+    async with c.db.connection() as conn:
+        cur = await conn.execute(query, p)
+        return [dict(r) for r in await cur.fetchall()]
