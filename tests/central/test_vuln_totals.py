@@ -224,7 +224,7 @@ async def test_concurrent_scans_and_decisions_keep_totals_exact(central) -> None
 
 async def test_dashboard_top_images_use_the_kept_counts(central, seed_inventory) -> None:
     rng = random.Random(5)
-    for n in range(8):
+    for n in range(24):
         await central.central.images.save_scan(random_image(rng, n))
     c = central.central
     admin = Identity(
