@@ -15,6 +15,7 @@ from stockade.central.portal.policy_builder import (
     GroupRow,
     SectionRow,
     draft_from_doc,
+    draft_from_form,
     draft_to_doc,
     engine_errors,
 )
@@ -368,3 +369,80 @@ def test_every_default_policy_survives_the_builder_unchanged() -> None:
                     "lifecycle_stages", "event_source", "disabled", "enforcement_actions",
                     "notifiers", "mitre_attack_vectors"):  # fmt: skip
             assert getattr(again, key) == getattr(policy, key), (policy.name, key)
+
+
+def test_exclusion_keys_the_builder_does_not_show_survive_a_save_through_the_form() -> None:
+    """A stored exclusion's keys beyond the builder's boxes (here a future top-level key and
+    one inside the deployment) ride through the form in a hidden field and are written back;
+    what the boxes say wins over the stored values."""
+    from starlette.datastructures import FormData
+
+    stored = {
+        "name": "Builder: keeps",
+        "severity": "LOW_SEVERITY",
+        "lifecycleStages": ["DEPLOY"],
+        "categories": ["Anomalous Activity"],
+        "policySections": [
+            {"policyGroups": [{"fieldName": "Image Tag", "values": [{"value": "latest"}]}]}
+        ],
+        "exclusions": [
+            {
+                "name": "legacy",
+                "deployment": {"name": "legacy", "scope": {"namespace": "shop"}, "note": "x1"},
+                "reviewTicket": "SEC-42",
+            }
+        ],
+    }
+    draft = draft_from_doc(stored)
+    assert draft.exclusions[0].kept
+    # the form as the page renders it, with the deployment name edited
+    fields = {
+        "name": stored["name"],
+        "severity": "LOW_SEVERITY",
+        "lifecycleStages": "DEPLOY",
+        "categories": "Anomalous Activity",
+        "s0-name": "",
+        "s0-g0-field": "Image Tag",
+        "s0-g0-values": "latest",
+        "s0-g0-op": "OR",
+        "ex0-name": "legacy",
+        "ex0-deployment": "legacy-v2",
+        "ex0-namespace": "shop",
+        "ex0-kept": draft.exclusions[0].kept,
+    }
+    rebuilt, errors = draft_to_doc(draft_from_form(FormData(fields)), stored, POLICY_SEVERITIES)
+    assert errors == {}
+    assert rebuilt["exclusions"] == [
+        {
+            "name": "legacy",
+            "deployment": {"name": "legacy-v2", "scope": {"namespace": "shop"}, "note": "x1"},
+            "reviewTicket": "SEC-42",
+        }
+    ]
+    assert policy_from_json(rebuilt).exclusions[0].deployment_name == "legacy-v2"
+
+
+async def test_saving_unedited_from_the_builder_keeps_an_exclusions_extra_keys(central) -> None:
+    doc = {
+        "name": "Builder: extra keys",
+        "severity": "LOW_SEVERITY",
+        "lifecycleStages": ["DEPLOY"],
+        "categories": ["Anomalous Activity"],
+        "policySections": [
+            {"policyGroups": [{"fieldName": "Image Tag", "values": [{"value": "latest"}]}]}
+        ],
+        "exclusions": [
+            {"name": "legacy", "deployment": {"name": "legacy"}, "reviewTicket": "SEC-42"}
+        ],
+    }
+    r = await central.admin("POST", "/v1/policies", json=doc)
+    assert r.status_code == 200, r.text
+    pid = r.json()["id"]
+    b = await logged_in(central)
+    page = await b.get(f"/main/policies/{pid}/edit")
+    fields = as_dict(read_form(page.text).fields)
+    assert "ex0-kept" in fields
+    r = await post(b, f"/main/policies/{pid}/edit", fields, "save")
+    assert r.status_code == 303, r.text
+    stored = (await central.admin("GET", f"/v1/policies/{pid}")).json()
+    assert stored["exclusions"] == doc["exclusions"]

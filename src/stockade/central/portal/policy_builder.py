@@ -10,6 +10,7 @@ the input that holds them, so the message shows beside that input.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -135,6 +136,9 @@ class ExclusionRow:
     scope: ScopeRow = field(default_factory=ScopeRow)
     image: str = ""
     expiration: str = ""
+    # what a stored exclusion holds beyond these boxes (JSON), carried through post-backs in a
+    # hidden field and written back, so saving from the builder loses nothing
+    kept: str = ""
 
     def blank(self) -> bool:
         return not (self.name or self.deployment or self.image or self.expiration) and (
@@ -236,6 +240,7 @@ def draft_from_form(form: FormData) -> Draft:
                 scope=_scope_row(form, f"ex{k}"),
                 image=_text(form, f"ex{k}-image"),
                 expiration=_text(form, f"ex{k}-expiration"),
+                kept=_raw(form, f"ex{k}-kept"),
             )
             for k in _indices(form, re.compile(r"ex(\d+)-name"))
         ],
@@ -266,6 +271,56 @@ def _scope_from(doc: Mapping[str, Any]) -> ScopeRow:
     )
 
 
+# the parts of an exclusion the builder's boxes show (nested: the deployment's name and scope)
+_SHOWN: dict[str, Any] = {
+    "name": None,
+    "expiration": None,
+    "image": {"name": None},
+    "deployment": {"name": None, "scope": {"cluster": None, "namespace": None, "label": None}},
+}
+
+
+def _without(doc: Mapping[str, Any], shown: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        inner = shown.get(key, ...)
+        if inner is None:
+            continue
+        if isinstance(inner, dict) and isinstance(value, dict):
+            rest = _without(value, inner)
+            if rest:
+                out[key] = rest
+        else:
+            out[key] = value
+    return out
+
+
+def _kept(exclusion: Mapping[str, Any]) -> str:
+    rest = _without(exclusion, _SHOWN)
+    return json.dumps(rest, sort_keys=True) if rest else ""
+
+
+def _merge_kept(ex: dict[str, Any], kept: str) -> dict[str, Any]:
+    """``ex`` with what the stored exclusion held beyond the boxes; the boxes win."""
+    try:
+        rest = json.loads(kept) if kept else {}
+    except ValueError:
+        return ex
+    if not isinstance(rest, dict):
+        return ex
+
+    def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+        out = dict(base)
+        for key, value in over.items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = merged(out[key], value)
+            else:
+                out[key] = value
+        return out
+
+    return merged(rest, ex)
+
+
 def draft_from_doc(doc: Mapping[str, Any]) -> Draft:
     """A stored policy (the product's JSON) as a draft."""
     sections = []
@@ -291,6 +346,7 @@ def draft_from_doc(doc: Mapping[str, Any]) -> Draft:
                 scope=_scope_from(scope),
                 image=_str(img, "name"),
                 expiration=_str(e, "expiration"),
+                kept=_kept(e) if isinstance(e, dict) else "",
             )
         )
     return Draft(
@@ -435,7 +491,7 @@ def draft_to_doc(
                     "Write the expiration as a date (2027-01-31) or an RFC 3339 time "
                     "(2027-01-31T12:00:00Z)."
                 )
-        exclusions.append(ex)
+        exclusions.append(_merge_kept(ex, e.kept))
     new = [c.strip() for c in draft.new_categories.split("\n") if c.strip()]
     doc = {k: v for k, v in base.items() if k not in ("id", "lastUpdated")}
     doc.update(
