@@ -403,6 +403,19 @@ def test_vulnerability_pages_and_scan_form(page: Any, served: ServedCentral) -> 
     page.get_by_role("link", name="Images", exact=True).click()
     assert int(page.locator("#result-count").get_attribute("data-count")) == 60
     shot(page, "images")
+    # the images page's own filters: the count is the API's for the same query
+    page.get_by_label("With a CVE of severity").select_option("CRITICAL")
+    page.get_by_label("With fixable CVEs").check()
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r".*fixable=true.*"))
+    q = quote("Severity:CRITICAL+Fixable CVE Count:>0", safe=":>")
+    expected = served.api(f"/v1/imagescount?query={q}")["count"]
+    assert int(page.locator("#result-count").get_attribute("data-count")) == expected > 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]
+    shot(page, "images-filtered")
+    page.get_by_role("link", name="Components", exact=True).click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]
+    shot(page, "components")
 
     page.get_by_role("link", name="Scan image").click()
     page.get_by_label("Image name").fill("127.0.0.1:9/none/such:1")

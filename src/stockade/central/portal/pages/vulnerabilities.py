@@ -187,18 +187,43 @@ async def decide_exception(exception_id: str, decision: str, request: Request) -
     return RedirectResponse("/main/vulnerabilities/exceptions", status_code=303)
 
 
+IMAGE_SORTS = ("Top CVSS", "CVE Count", "Fixable CVE Count", "Image Scan Time", "Image")
+
+
 @router.get("/main/vulnerabilities/images")
 async def image_list(request: Request) -> Response:
     v = await viewer(request)
     await need(v, "Image")
-    query = request.query_params.get("query", "").strip()
+    q = request.query_params
+    filters = {
+        "query": q.get("query", "").strip(),
+        "severity": q.get("severity", "") if q.get("severity") in CVE_SEVERITIES else "",
+        "fixable": "true" if q.get("fixable") == "true" else "",
+        "cvss": _number(q.get("cvss"), 0, 10),
+        "sort": q.get("sort", "Top CVSS") if q.get("sort") in IMAGE_SORTS else "Top CVSS",
+    }
+    query = join_query(
+        filters["query"],
+        f"Severity:{filters['severity']}" if filters["severity"] else "",
+        "Fixable CVE Count:>0" if filters["fixable"] else "",
+        f"Top CVSS:>={filters['cvss']}" if filters["cvss"] else "",
+    )
     params = {
         "query": query,
-        "pagination.sortOption.field": "Top CVSS",
-        "pagination.sortOption.reversed": "true",
+        "pagination.sortOption.field": filters["sort"],
+        "pagination.sortOption.reversed": str(filters["sort"] != "Image").lower(),
     }
     return await list_page(
-        request, v, vulns_api.list_images, "images", "images.html", params, query=query
+        request,
+        v,
+        vulns_api.list_images,
+        "images",
+        "images.html",
+        params,
+        query=filters["query"],
+        filters=filters,
+        severities=CVE_SEVERITIES,
+        sorts=IMAGE_SORTS,
     )
 
 
