@@ -19,9 +19,11 @@ from stockade.central.search.compile import Pagination
 from stockade.central.search.query import Op, Term, Value
 from stockade.central.search.resources import (
     COMPONENTS,
+    CVE_FACTS,
     CVE_TOTALS,
     DEPLOYMENTS,
     FINDINGS,
+    IMAGE_FACTS,
     IMAGES,
     SEVERITY_ORDER,
 )
@@ -75,21 +77,26 @@ async def count_images(
     return {"count": await execute.count(c.db, IMAGES, ident, query_terms(request))}
 
 
-@router.get("/v1/images/{image_id:path}", summary="One image: metadata, components, CVEs")
-async def get_image(
-    image_id: str, request: Request, c: CentralDep, ident: Identity = reader("Image")
-) -> dict[str, Any]:
+async def image_summary(image_id: str, c: Any, ident: Identity) -> dict[str, Any]:
+    """The image's list row, if it is in the caller's scope (NotFound otherwise)."""
     terms = [Term("Image SHA", (Value(Op.EXACT, image_id),))]
-    page = await execute.search_page(c.db, IMAGES, ident, terms, pagination(request), S("i.*"))
+    page = await execute.search_page(c.db, IMAGES, ident, terms, Pagination(limit=1), S("i.*"))
     if not page.rows:
         raise NotFound(f"image {image_id!r} does not exist")
-    row = page.rows[0]
+    return image_list_json(page.rows[0])
+
+
+@router.get("/v1/images/{image_id:path}", summary="One image: metadata, components, CVEs")
+async def get_image(
+    image_id: str, c: CentralDep, ident: Identity = reader("Image")
+) -> dict[str, Any]:
+    summary = await image_summary(image_id, c, ident)
     image = await c.images.load(image_id)
     return {
-        **image_list_json(row),
+        **summary,
         **dict(image_to_json(image)),
-        "id": row["id"],
-        "name": row["name"],
+        "id": summary["id"],
+        "name": summary["name"],
     }
 
 
@@ -116,22 +123,7 @@ _CVE_SORT = {
 # (migration 0019) without count(DISTINCT); a component or finding-level filter (severity,
 # CVSS, fixable) may keep only a later finding, and then images are counted distinct.
 _SAME_PER_IMAGE = frozenset(
-    {
-        "cve",
-        "vulnerability state",
-        "epss",
-        "known exploited",
-        "kev",
-        "cve published on",
-        "first seen",
-        "image",
-        "image sha",
-        "cluster",
-        "cluster id",
-        "namespace",
-        "deployment",
-        "deployment id",
-    }
+    name.lower() for name in (*CVE_FACTS, *IMAGE_FACTS, "Vulnerability State")
 )
 _IMAGES_FIRST = S("count(*) FILTER (WHERE f.first_in_image)")
 _IMAGES_DISTINCT = S("count(DISTINCT f.image_id)")
@@ -292,8 +284,8 @@ async def _visible_deployments(c: Any, ident: Identity, ids: list[str]) -> set[s
 # Every filter but CVE holds for all rows of one kind (name, version, source) in an image
 # alike, so counting the image's first row of the kind counts each image once; a CVE filter
 # may keep only a later copy, and then the images are counted distinct.
-_IMAGES_ONCE = S("count(*) FILTER (WHERE ic.first_of_kind)")
-_IMAGES_DISTINCT = S("count(DISTINCT ic.image_id)")
+_COMP_IMAGES_ONCE = S("count(*) FILTER (WHERE ic.first_of_kind)")
+_COMP_IMAGES_DISTINCT = S("count(DISTINCT ic.image_id)")
 _COMP_COLS = S("ic.name AS name, ic.version AS version, ic.source AS source, {} AS images")
 
 
@@ -307,7 +299,7 @@ async def list_components(
 ) -> dict[str, Any]:
     terms = query_terms(request)
     by_cve = any(t.field.strip().lower() == "cve" for t in terms)
-    images = _IMAGES_DISTINCT if by_cve else _IMAGES_ONCE
+    images = _COMP_IMAGES_DISTINCT if by_cve else _COMP_IMAGES_ONCE
     page = await execute.grouped_page(
         c.db,
         COMPONENTS,

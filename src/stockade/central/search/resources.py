@@ -272,6 +272,13 @@ FINDINGS = SearchResource(
     default_sort="CVE",
 )
 
+# Findings' fields by how they vary. CVE_FACTS are the CVE's own (the same on every finding
+# of it); FINDING_SCORES may differ between two findings of one CVE in one image (two
+# components, two sources); IMAGE_FACTS hold for every finding of one image.
+CVE_FACTS = frozenset({"CVE", "EPSS", "Known Exploited", "KEV", "CVE Published On", "First Seen"})
+FINDING_SCORES = frozenset({"Severity", "CVSS", "Fixable"})
+IMAGE_FACTS = frozenset({"Image", "Image SHA", *(f.name for f in _usage_fields("f.image_id"))})
+
 # The same CVE list from the totals kept at write time (store/vuln_totals.py): one row per
 # (CVE, rolled-up severity, CVSS, fixability) with its image count. Only CVE-level fields;
 # callers use it when nothing else narrows the findings (see api/vulnerabilities.py).
@@ -280,22 +287,7 @@ CVE_TOTALS = SearchResource(
     table=S("(SELECT * FROM cve_image_buckets WHERE images > 0) f JOIN cves c ON c.id = f.cve_id"),
     id_column=S("f.cve_id"),
     name_column=S("f.cve_id"),
-    fields=tuple(
-        f
-        for f in FINDINGS.fields
-        if f.name
-        in {
-            "CVE",
-            "Severity",
-            "CVSS",
-            "Fixable",
-            "EPSS",
-            "Known Exploited",
-            "KEV",
-            "CVE Published On",
-            "First Seen",
-        }
-    ),
+    fields=tuple(f for f in FINDINGS.fields if f.name in CVE_FACTS | FINDING_SCORES),
     scope=None,
     scope_via=None,
     permission="Image",

@@ -234,7 +234,7 @@ async def image_sbom(image_id: str, request: Request) -> Response:
     v = await viewer(request)
     await need(v, "Image")
     c = central_of(request)
-    summary = await vulns_api.get_image(image_id, api_request(request, {}), c, v.identity)
+    summary = await vulns_api.image_summary(image_id, c, v.identity)  # in scope, its name
     doc = await images_api.stored_sbom(c, image_id, str(summary["name"]))
     filename = "sbom-" + image_id.replace(":", "-")[:80] + ".spdx.json"
     return Response(
@@ -249,7 +249,7 @@ async def image_detail(image_id: str, request: Request) -> Response:
     v = await viewer(request)
     await need(v, "Image")
     c = central_of(request)
-    summary = await vulns_api.get_image(image_id, api_request(request, {}), c, v.identity)
+    summary = await vulns_api.image_summary(image_id, c, v.identity)
     image = await c.images.load(image_id)
     layers: dict[int, dict[str, Any]] = {}
     for i, line in enumerate(image.dockerfile):
