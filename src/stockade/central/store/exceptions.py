@@ -37,19 +37,17 @@ WHERE i.id = f.image_id AND ({where})
 """
 
 
-async def refresh_states(
-    conn: Conn, *, cves: list[str] | None = None, image_id: str | None = None
-) -> None:
-    """Set findings' states from the approved, unexpired exceptions. For one image this runs
-    inside the image's own change (its store keeps the totals); across images by CVE, the
-    totals of those CVEs are recounted here."""
-    if image_id is not None:
-        await conn.execute(_STATE_SQL.format(where="f.image_id = %s").encode(), (image_id,))
-        return
+async def refresh_image_states(conn: Conn, image_id: str) -> None:
+    """Set one image's findings' states from the approved, unexpired exceptions; runs inside
+    the image's own change, whose store keeps the totals."""
+    await conn.execute(_STATE_SQL.format(where="f.image_id = %s").encode(), (image_id,))
+
+
+async def refresh_cve_states(conn: Conn, cves: list[str]) -> None:
+    """The same for these CVEs across all images, with the CVEs' totals recounted."""
     await vuln_totals.lock_for_recompute(conn)
-    ids = list(cves or ())
-    await conn.execute(_STATE_SQL.format(where="f.cve_id = ANY(%s)").encode(), (ids,))
-    await vuln_totals.recompute_cves(conn, ids)
+    await conn.execute(_STATE_SQL.format(where="f.cve_id = ANY(%s)").encode(), (cves,))
+    await vuln_totals.recompute_cves(conn, cves)
 
 
 @dataclass(frozen=True)
@@ -190,7 +188,8 @@ class ExceptionStore:
                 ("APPROVED" if approve else "DENIED", approver, Jsonb(comments), row["id"]),
             )
             updated = await cur.fetchone()
-            await refresh_states(conn, cves=list(row["cves"]))
+            if approve:  # a denied request never set any finding's state
+                await refresh_cve_states(conn, list(row["cves"]))
         assert updated is not None
         return exception_json(dict(updated))
 
@@ -205,7 +204,8 @@ class ExceptionStore:
                 (row["id"],),
             )
             updated = await cur.fetchone()
-            await refresh_states(conn, cves=list(row["cves"]))
+            if row["status"] == "APPROVED":  # a pending request never set any finding's state
+                await refresh_cve_states(conn, list(row["cves"]))
         assert updated is not None
         return exception_json(dict(updated))
 
@@ -220,7 +220,7 @@ class ExceptionStore:
             )
             cves = [r["cve"] for r in await cur.fetchall()]
             if cves:
-                await refresh_states(conn, cves=cves)
+                await refresh_cve_states(conn, cves)
         return len(cves)
 
     async def excepted(self, registry: str, remote: str, tag: str) -> dict[str, str]:

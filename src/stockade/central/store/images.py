@@ -14,7 +14,7 @@ from psycopg.types.json import Jsonb
 
 from stockade.central.db.database import Database
 from stockade.central.errors import NotFound
-from stockade.central.store.exceptions import refresh_states
+from stockade.central.store.exceptions import refresh_image_states
 from stockade.central.store.vuln_totals import image_change
 from stockade.model.image import (
     Component,
@@ -209,7 +209,7 @@ class ImageStore:
                             first_in_image,
                         )
                     )
-            await refresh_states(conn, image_id=key)  # approved exceptions apply at once
+            await refresh_image_states(conn, key)  # approved exceptions apply at once
         return key
 
     async def record_failure(self, name: ImageName, error: str) -> str:
