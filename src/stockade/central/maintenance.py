@@ -42,6 +42,8 @@ _JOBS = {
         " AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.id = a.deployment_id)"
         " AND a.updated_at < now() - make_interval(days => %(deleted)s) LIMIT %(batch)s)"
     ),
+    # buckets whose last image left; a scan refilling one meanwhile keeps it (the delete
+    # re-checks a row it had to wait for)
     "empty_cve_buckets": "DELETE FROM cve_image_buckets WHERE images = 0",
     "orphaned_cves": (
         "DELETE FROM cves WHERE id IN (SELECT c.id FROM cves c"

@@ -134,13 +134,6 @@ async def recompute_cves(conn: Conn, cve_ids: Sequence[str]) -> None:
         await conn.execute(_IMAGE_COUNTS.encode(), {"ids": ids})
 
 
-async def drop_empty_buckets(conn: Conn) -> int:
-    """Buckets whose last image left; a concurrent change that refills one keeps it (the
-    delete re-checks the row it waited for)."""
-    cur = await conn.execute("DELETE FROM cve_image_buckets WHERE images = 0")
-    return cur.rowcount
-
-
 async def rebuild_all(conn: Conn) -> None:
     """Recount every total from the findings (findings loaded in bulk outside the stores,
     as a benchmark seeds them)."""
