@@ -760,3 +760,22 @@ async def test_a_retry_mails_only_the_targets_that_did_not_accept(
         assert [rcpts for _, rcpts, _ in later.mails] == [["ops@example.com"]]
     finally:
         later.stop()
+
+
+async def test_a_report_whose_query_runs_out_of_time_fails_with_the_reason(
+    start_central: Any, database_url: str, seed_inventory: Any, monkeypatch: Any
+) -> None:
+    """The report query has its own time limit; running out of it ends the job as FAILURE
+    with the reason (as a lost database it would stay PREPARING and be leased again)."""
+    from stockade.central.reports import csvreport
+
+    central = await start_central(database_url)
+    coll_id, notifier_id = await setup(central, seed_inventory, free_port())
+    doc = report_config(coll_id, notifier_id, schedule={"intervalType": "UNSET"})
+    cfg = await ok(await central.admin("POST", "/v2/reports/configurations", json=doc))
+    monkeypatch.setattr(csvreport, "QUERY_TIMEOUT_MS", 300)
+    with psycopg.connect(central.db_url) as blocker:  # the findings are locked meanwhile
+        blocker.execute("LOCK TABLE image_cves IN ACCESS EXCLUSIVE MODE")
+        _, status = await run_report(central, cfg["id"], "DOWNLOAD")
+    assert status["runState"] == "FAILURE"
+    assert status["errorMsg"].startswith("reading the report's rows took longer than 0.3 s")

@@ -15,6 +15,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 
+import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
@@ -25,6 +26,9 @@ from stockade.central.reports.errors import ReportFailed
 from stockade.central.sqlparams import Params
 
 BATCH = 2000
+# A report is a background job reading a whole collection's findings: it gets longer than
+# the API's per-statement limit (db/database.py), which a large collection's sort exceeds.
+QUERY_TIMEOUT_MS = 600_000
 
 # (header, SQL giving the cell as text): PostgreSQL formats every cell, so each row goes to
 # the csv writer as it arrives (formatting in Python was most of the time per row).
@@ -149,14 +153,27 @@ async def generate(
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             writer = csv.writer(text)
             writer.writerow([header for header, _ in cols])
+            await conn.execute(
+                "SELECT set_config('statement_timeout', %s, true)",
+                (f"{QUERY_TIMEOUT_MS}ms",),
+            )
             # server-side: batches, not all rows; tuples of text straight to the writer
             cur = conn.cursor(name="report_rows", row_factory=tuple_row)
-            await cur.execute(query, p)
-            while batch := await cur.fetchmany(BATCH):
-                writer.writerows(batch)
-                count += len(batch)
-                if spool.tell() > max_bytes:
-                    raise _too_large(max_bytes)
+            try:
+                await cur.execute(query, p)
+                while batch := await cur.fetchmany(BATCH):
+                    writer.writerows(batch)
+                    count += len(batch)
+                    if spool.tell() > max_bytes:
+                        raise _too_large(max_bytes)
+            except psycopg.errors.QueryCanceled as exc:
+                # a report, not the database, is the problem: fail the job with the reason
+                # (as a lost connection it would be leased and retried for ever)
+                raise ReportFailed(
+                    f"reading the report's rows took longer than {QUERY_TIMEOUT_MS / 1000:g} s;"
+                    " narrow its collection or filters",
+                    retryable=False,
+                ) from exc
             await cur.close()
             text.flush()
             text.detach()
