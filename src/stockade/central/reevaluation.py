@@ -198,10 +198,12 @@ class PolicyReevaluator:
                     ([r["id"] for r in rows],),
                 )
                 containers = [dict(r) for r in await cur.fetchall()]
+            by_deployment: dict[Any, list[dict[str, Any]]] = {}
+            for x in containers:
+                by_deployment.setdefault(x["deployment_id"], []).append(x)
             for row in rows:
-                mine = [x for x in containers if x["deployment_id"] == row["id"]]
-                deployment = await self._deployment(row, mine, images)
-                facts = {k: v for k, v in images.items() if k in _image_keys(deployment)}
+                deployment = await self._deployment(row, by_deployment.get(row["id"], []), images)
+                facts = {k: images[k] for k in _image_keys(deployment) if k in images}
                 violations = await asyncio.to_thread(
                     compiled.evaluate_deployment, deployment, facts
                 )
