@@ -410,15 +410,11 @@ class VulnDataLoader:
             await asyncio.shield(self._task)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            except StockadeError as exc:
-                logger.warning("vulnerability data loader stopped: %s", exc.message)
-            self._task = None
+        try:
+            await cancel_and_wait(self._task)
+        except StockadeError as exc:
+            logger.warning("vulnerability data loader stopped: %s", exc.message)
+        self._task = None
 
 
 class RemoteDataWatcher:
