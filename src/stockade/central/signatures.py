@@ -143,7 +143,7 @@ def _check(
     integ: SignatureIntegration, found: dict[str, Found], when: dt.datetime, reference: str
 ) -> dict[str, Any]:
     """One integration's result over the signatures read."""
-    keys = integ.named_keys()
+    keys = integ.parsed_keys
     checks = [(d, check_signatures(f.layers, d, keys, f.problems)) for d, f in found.items()]
     good = next(((d, c) for d, c in checks if c.verified), None)
     if good is not None:

@@ -11,6 +11,7 @@ disabled) and refuses a request that asks for them, rather than accepting and ig
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -50,9 +51,11 @@ class SignatureIntegration:
             "transparencyLog": {"enabled": False},
         }
 
-    def named_keys(self) -> list[NamedKey]:
-        """The keys, parsed (they were validated when stored)."""
-        return [NamedKey(k.name, load_public_key(k.pem, k.name)) for k in self.public_keys]
+    @functools.cached_property
+    def parsed_keys(self) -> tuple[NamedKey, ...]:
+        """The keys, parsed once per integration object (they were validated when stored);
+        a re-verification checks hundreds of images against the same integrations."""
+        return tuple(NamedKey(k.name, load_public_key(k.pem, k.name)) for k in self.public_keys)
 
 
 def full_id(key: uuid.UUID) -> str:
