@@ -20,7 +20,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from psycopg.types.json import Jsonb
 
-from stockade.scanner.indexer.errors import RegistryAuthError
+from stockade.central.registry_auth import RegistryAuthError
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
