@@ -21,6 +21,7 @@ from stockade.central.notifiers.base import MASK
 from stockade.central.notifiers.mail import AUTH_METHODS
 from stockade.central.notifiers.splunk import DEFAULT_SOURCETYPE
 from stockade.central.notifiers.syslog import FACILITIES, FORMATS
+from stockade.central.portal.common import form_str
 
 Kind = Literal["text", "url", "secret", "bool", "number", "choice", "pem", "pairs", "secret_pairs"]
 
@@ -225,8 +226,8 @@ def _posted_rows(
     pairs: list[dict[str, str]] = []
     shown: list[dict[str, Any]] = []
     for i in indexes:
-        key = _text(form, f"{f.path}.{i}.key")
-        value = _text(form, f"{f.path}.{i}.value")
+        key = form_str(form, f"{f.path}.{i}.key")
+        value = form_str(form, f"{f.path}.{i}.value")
         if not key and not value:
             continue
         keep = f.kind == "secret_pairs" and not value and key in kept
@@ -234,11 +235,6 @@ def _posted_rows(
         secret = f.kind == "secret_pairs"
         shown.append({"key": key, "value": "" if secret else value, "stored": keep})
     return pairs, shown
-
-
-def _text(form: FormData, name: str) -> str:
-    raw = form.get(name)
-    return raw.strip() if isinstance(raw, str) else ""
 
 
 def has_secret(doc: Mapping[str, Any], path: str) -> bool:
@@ -261,7 +257,7 @@ def document(
             pairs, shown[f.path] = _posted_rows(f, form, stored)
             _put(doc, f.path, pairs)
             continue
-        text = _text(form, f.path)
+        text = form_str(form, f.path)
         if f.virtual:
             shown[f.path] = text
             continue

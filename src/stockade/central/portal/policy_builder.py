@@ -18,6 +18,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from stockade.central.portal.common import form_str
 from stockade.policy import LifecycleStage
 from stockade.policy.criteria import REGISTRY, Category, FieldSpec
 from stockade.policy.errors import PolicyValidationError
@@ -176,11 +177,6 @@ class Draft:
         return out
 
 
-def _text(form: FormData, key: str) -> str:
-    value = form.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _raw(form: FormData, key: str) -> str:
     value = form.get(key)
     return value if isinstance(value, str) else ""
@@ -193,10 +189,10 @@ def _indices(form: FormData, pattern: re.Pattern[str]) -> list[int]:
 
 def _scope_row(form: FormData, prefix: str) -> ScopeRow:
     return ScopeRow(
-        cluster=_text(form, f"{prefix}-cluster"),
-        namespace=_text(form, f"{prefix}-namespace"),
-        label_key=_text(form, f"{prefix}-label-key"),
-        label_value=_text(form, f"{prefix}-label-value"),
+        cluster=form_str(form, f"{prefix}-cluster"),
+        namespace=form_str(form, f"{prefix}-namespace"),
+        label_key=form_str(form, f"{prefix}-label-key"),
+        label_value=form_str(form, f"{prefix}-label-value"),
     )
 
 
@@ -209,25 +205,25 @@ def draft_from_form(form: FormData) -> Draft:
     for i in _indices(form, re.compile(r"s(\d+)-name")):
         groups = [
             GroupRow(
-                field=_text(form, f"s{i}-g{j}-field"),
+                field=form_str(form, f"s{i}-g{j}-field"),
                 values=_raw(form, f"s{i}-g{j}-values").replace("\r\n", "\n"),
-                op="AND" if _text(form, f"s{i}-g{j}-op") == "AND" else "OR",
-                negate=_text(form, f"s{i}-g{j}-negate") == "true",
+                op="AND" if form_str(form, f"s{i}-g{j}-op") == "AND" else "OR",
+                negate=form_str(form, f"s{i}-g{j}-negate") == "true",
             )
             for j in _indices(form, re.compile(rf"s{i}-g(\d+)-field"))
         ]
-        sections.append(SectionRow(_text(form, f"s{i}-name"), groups))
+        sections.append(SectionRow(form_str(form, f"s{i}-name"), groups))
     return Draft(
-        name=_text(form, "name"),
-        description=_text(form, "description"),
-        rationale=_text(form, "rationale"),
-        remediation=_text(form, "remediation"),
-        severity=_text(form, "severity"),
+        name=form_str(form, "name"),
+        description=form_str(form, "description"),
+        rationale=form_str(form, "rationale"),
+        remediation=form_str(form, "remediation"),
+        severity=form_str(form, "severity"),
         categories=_strings(form, "categories"),
         new_categories=_raw(form, "new-categories"),
         stages=_strings(form, "lifecycleStages"),
-        event_source=_text(form, "eventSource") or EventSource.NOT_APPLICABLE.value,
-        enabled=_text(form, "enabled") == "true",
+        event_source=form_str(form, "eventSource") or EventSource.NOT_APPLICABLE.value,
+        enabled=form_str(form, "enabled") == "true",
         sections=sections,
         scopes=[
             _scope_row(form, f"scope{k}")
@@ -235,11 +231,11 @@ def draft_from_form(form: FormData) -> Draft:
         ],
         exclusions=[
             ExclusionRow(
-                name=_text(form, f"ex{k}-name"),
-                deployment=_text(form, f"ex{k}-deployment"),
+                name=form_str(form, f"ex{k}-name"),
+                deployment=form_str(form, f"ex{k}-deployment"),
                 scope=_scope_row(form, f"ex{k}"),
-                image=_text(form, f"ex{k}-image"),
-                expiration=_text(form, f"ex{k}-expiration"),
+                image=form_str(form, f"ex{k}-image"),
+                expiration=form_str(form, f"ex{k}-expiration"),
                 kept=_raw(form, f"ex{k}-kept"),
             )
             for k in _indices(form, re.compile(r"ex(\d+)-name"))

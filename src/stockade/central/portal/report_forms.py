@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from stockade.central.portal.common import form_str
 from stockade.central.reports.configs import SEVERITIES
 
 SUFFIX = "_VULNERABILITY_SEVERITY"
@@ -152,8 +153,7 @@ def error_input(path: str) -> str:
 
 def from_form(form: FormData, stored: Mapping[str, Any] | None) -> ReportDraft:
     def text(key: str) -> str:
-        raw = form.get(key)
-        return raw.strip() if isinstance(raw, str) else ""
+        return form_str(form, key)
 
     def many(key: str) -> list[str]:
         return [v for v in form.getlist(key) if isinstance(v, str)]
