@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stockade.central.portal.common import ALERT_SEVERITIES
+
 WIDTH = 520  # plot area, pixels
 HEIGHT = 150
 LEFT = 36  # room for the y-axis labels
@@ -123,9 +125,6 @@ def trend_chart(
     )
 
 
-SEVERITIES = ("CRITICAL_SEVERITY", "HIGH_SEVERITY", "MEDIUM_SEVERITY", "LOW_SEVERITY")
-
-
 def severity_label(severity: str) -> str:
     return severity.removesuffix("_SEVERITY").title()
 
@@ -135,5 +134,5 @@ def severity_trend(doc: Mapping[str, Any]) -> TrendChart:
     per severity, most severe first, each severity shown even when it had none."""
     counts = {g["group"]: g["counts"] for g in doc["groups"]}
     zero = [0] * len(doc["days"])
-    groups = {severity_label(s): counts.get(s, zero) for s in SEVERITIES}
-    return trend_chart(doc["days"], groups, [severity_label(s) for s in SEVERITIES])
+    groups = {severity_label(s): counts.get(s, zero) for s in ALERT_SEVERITIES}
+    return trend_chart(doc["days"], groups, [severity_label(s) for s in ALERT_SEVERITIES])
