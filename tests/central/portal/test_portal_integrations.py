@@ -13,7 +13,7 @@ import pytest
 
 from stockade.central.portal.notifier_forms import FIELDS
 
-from .test_portal import CSRF, logged_in
+from .test_portal import logged_in
 
 pytestmark = pytest.mark.integration
 
@@ -38,9 +38,7 @@ def field_error(html: str, dom_id: str) -> str:
 
 async def test_registry_create_test_edit_keeps_password_and_delete(central, auth_registry) -> None:
     b = await logged_in(central)
-    page = await b.get("/main/integrations/registries/new")
-    assert page.status_code == 200
-    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    token = await b.csrf("/main/integrations/registries/new")
     form = {
         "csrf_token": token,
         "name": "local",
